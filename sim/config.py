@@ -1,0 +1,483 @@
+"""Typed configuration of a simulation run, and its validation.
+
+Every parameter of the model lives in one of the dataclasses below, with its
+default, its unit and where the default comes from (see also ``docs/model.md``).
+The same dataclasses are registered in Hydra's ConfigStore by ``experiments``;
+this module never imports Hydra, so notebooks can build a :class:`Config` by hand::
+
+    from sim import Config, run
+    result = run(Config(seed=7, days=100))
+
+:func:`validate` checks a config once, before anything runs, and raises
+:class:`ConfigError` naming the first offending key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, get_args, get_origin, get_type_hints
+
+NETWORKS = (
+    "default",
+    "erdos_renyi",
+    "barabasi_albert",
+    "holme_kim",
+    "watts_strogatz",
+    "configuration",
+    "edgelist",
+    "karate",
+)
+MODES = ("referral", "cascade")
+CREDIT_RULES = ("broker", "chain")
+KNOCKOUT_TARGETS = ("none", "large", "small_random", "small_audience")
+
+
+class ConfigError(ValueError):
+    """A configuration value (or input file) that the model cannot use.
+
+    Attributes:
+        key: Dotted config key (or file path) that is wrong.
+        message: What is allowed, in one line.
+    """
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+
+
+@dataclass
+class PeopleConfig:
+    """The population.
+
+    Attributes:
+        n: Number of people (count). Ignored by ``edgelist`` and ``karate``, whose
+            size comes from the data. Default 10,000: large enough for stable
+            decile statistics, small enough to run a year in about a second.
+        n_topics: Number of expertise topics K (count). Default 20, so a random
+            contact shares a given topic about 5% of the time and most needs must
+            travel beyond the seeker's own circle.
+        topic_zipf: Exponent of the Zipf law of topic popularity (dimensionless);
+            0 makes all topics equally common. Default 1.0 (Zipf's law, the usual
+            shape of occupational and expertise frequencies), which makes some
+            expertise rare.
+        topic_homophily: Probability that a person's topic is drawn from their
+            community's few home topics rather than from the population mix
+            (probability). Default 0.6: people in one community share topics more
+            often than chance (McPherson et al. 2001, "Birds of a feather").
+        home_topics: Number of home topics per community (count). Default 3.
+        budget_mean: Mean attention budget: contacts' posts a person takes in per
+            day (posts/day). Default 5, in line with the few close contacts people
+            actively follow (Dunbar's innermost layer of about 5).
+        budget_sigma: Log-normal spread of the budget across people (log units).
+            Default 0.5.
+        budget_audience_exponent: Budget scales with audience**exponent
+            (dimensionless); 0 makes budget independent of audience. Default 0.
+        agents: Create Mesa ``Person`` agents for everybody at start-up: ``auto``
+            does so up to 50,000 people; larger models make views on demand.
+    """
+
+    n: int = 10_000
+    n_topics: int = 20
+    topic_zipf: float = 1.0
+    topic_homophily: float = 0.6
+    home_topics: int = 3
+    budget_mean: float = 5.0
+    budget_sigma: float = 0.5
+    budget_audience_exponent: float = 0.0
+    agents: str = "auto"
+
+
+@dataclass
+class NetworkConfig:
+    """The social network and how it is generated.
+
+    Parameters that a generator does not use are ignored by it.
+
+    Attributes:
+        name: Generator, one of :data:`NETWORKS`.
+        mean_degree: Target mean audience (ties per person). Default 10, the
+            order of active ties per user in online social networks.
+        degree_exponent: Power-law exponent of the audience distribution for
+            ``default`` and ``configuration`` (dimensionless, > 2). Default 2.5,
+            typical of online social networks (Barabási 2016, ch. 4).
+        max_degree: Largest audience allowed; 0 means sqrt(n * mean_degree)
+            (the structural cut-off of an uncorrelated network).
+        community_size: Mean community size for ``default`` (people). Default
+            100, the scale of Dunbar's number (about 150).
+        mixing: Share of each person's ties that leave their community, for
+            ``default`` (probability). Default 0.2.
+        rewire_prob: Rewiring probability of ``watts_strogatz``. Default 0.1
+            (small-world regime of Watts and Strogatz 1998).
+        triad_prob: Triad-formation probability of ``holme_kim``. Default 0.5
+            (Holme and Kim 2002).
+        path: Edge-list file for ``edgelist`` (SNAP format: one ``u v`` pair per
+            line, ``#`` comments).
+    """
+
+    name: str = "default"
+    mean_degree: float = 10.0
+    degree_exponent: float = 2.5
+    max_degree: int = 0
+    community_size: int = 100
+    mixing: float = 0.2
+    rewire_prob: float = 0.1
+    triad_prob: float = 0.5
+    path: str = ""
+
+
+@dataclass
+class TiesConfig:
+    """Tie strength, its classes and its evolution.
+
+    Initial strength is ``w = sigmoid(strength_base + strength_embeddedness * O
+    + strength_noise * N(0, 1))`` with ``O`` the neighbourhood overlap of the tie
+    (Onnela et al. 2007), clipped to ``[min_strength, 1]``.
+
+    Attributes:
+        strength_base: Logit of the strength of a tie with no common contacts.
+            Default -2.0 (strength 0.12: most ties are weak).
+        strength_embeddedness: Logit increase per unit of overlap. Default 6.0,
+            so a tie sharing half its contacts is strong (about 0.73), as
+            strength and overlap rise together in phone networks (Onnela 2007).
+        strength_noise: Standard deviation of the logit noise. Default 1.0.
+        min_strength: Lowest initial strength (strength units, in (0, 1]).
+        weak_below: Ties weaker than this are *weak*. Default 0.2.
+        strong_above: Ties at least this strong are *strong*. Default 0.5.
+        decay_per_day: Daily relative decay of strength toward ``floor``
+            (1/day). Default 0.002 (half-life of about a year).
+        floor: Strength that unused ties decay toward. Default 0.05.
+        closure_gain: A closure moves the seeker-provider tie this share of the
+            way to 1 (a new tie starts at ``new_tie_strength``). Default 0.3.
+        broker_gain: A referral moves the broker's ties to seeker's side and to
+            the provider this share of the way to 1. Default 0.1.
+        new_tie_strength: Strength of a tie created by a closure or a meetup.
+            Default 0.3.
+    """
+
+    strength_base: float = -2.0
+    strength_embeddedness: float = 6.0
+    strength_noise: float = 1.0
+    min_strength: float = 0.01
+    weak_below: float = 0.2
+    strong_above: float = 0.5
+    decay_per_day: float = 0.002
+    floor: float = 0.05
+    closure_gain: float = 0.3
+    broker_gain: float = 0.1
+    new_tie_strength: float = 0.3
+
+
+@dataclass
+class NeedsConfig:
+    """Needs: how often they arise, what they are worth, how long they live.
+
+    Attributes:
+        rate: Daily probability that a person posts a need (1/day). Default
+            0.002, about one need per person every 18 months.
+        lifetime_days: Days a need stays open before it expires (days). Default 7.
+        value_log_mean: Mean of log value (log units). Default 0.
+        value_log_sd: Standard deviation of log value (log units). Default 1.0,
+            a heavy tail: the top 10% of needs carry about 40% of the value.
+        value_grows_with_rarity: Multiply value by ``(share_mean / share_t) **
+            rarity_exponent`` where ``share_t`` is the population share of the
+            need's topic. Default true.
+        rarity_exponent: Exponent of that multiplier. Default 0.5.
+        seeker_reposts: The seeker's own post stays visible every day of the
+            need's life (contacts who missed it may see it later). Default true.
+    """
+
+    rate: float = 0.002
+    lifetime_days: int = 7
+    value_log_mean: float = 0.0
+    value_log_sd: float = 1.0
+    value_grows_with_rarity: bool = True
+    rarity_exponent: float = 0.5
+    seeker_reposts: bool = True
+
+
+@dataclass
+class ResponseConfig:
+    """What a person does with a need they see.
+
+    Attributes:
+        hop_limit: Most ties a need may cross from its seeker (count, >= 1).
+            Default 4, past which introductions rarely work (Dodds et al. 2003
+            found completed small-world chains of about 4 steps).
+        pass_base: Probability of passing a need on when it came over the
+            weakest tie (probability). Default 0.1.
+        pass_strength: Added probability per unit of the incoming tie's
+            strength. Default 0.4 (a need from a strong tie is passed on with
+            probability up to 0.5).
+        know_scale: Chance of knowing a contact's expertise is
+            ``min(1, know_scale * w)`` (dimensionless). Default 1.0.
+        referrals: Allow referrals at all. Default true.
+    """
+
+    hop_limit: int = 4
+    pass_base: float = 0.1
+    pass_strength: float = 0.4
+    know_scale: float = 1.0
+    referrals: bool = True
+
+
+@dataclass
+class MeetupConfig:
+    """Offline meetups that turn acquaintances into stronger ties.
+
+    Attributes:
+        rate: Daily probability that a community holds a meetup (1/day).
+            Default 1/30, monthly, as the essay's North Jersey tweetup.
+        attend_prob: Probability that a member attends (probability). Default 0.1.
+        gain: Existing ties among attendees move this share of the way to 1.
+            Default 0.2.
+        new_tie_prob: Probability that two untied attendees form a tie.
+            Default 0.05.
+        max_attendees: Largest meetup (people). Default 30.
+    """
+
+    rate: float = 1 / 30
+    attend_prob: float = 0.1
+    gain: float = 0.2
+    new_tie_prob: float = 0.05
+    max_attendees: int = 30
+
+
+@dataclass
+class MeasureConfig:
+    """How results are classified and credited.
+
+    Attributes:
+        large_fraction: Top share of people by audience called *large*.
+            Default 0.1.
+        valuable_quantile: A need is valuable if its value is at or above this
+            quantile of the base value distribution (fixed across runs).
+            Default 0.9.
+        credit: ``broker`` credits the person who made each referral; ``chain``
+            spreads one unit over everyone who carried or referred the need.
+    """
+
+    large_fraction: float = 0.1
+    valuable_quantile: float = 0.9
+    credit: str = "broker"
+
+
+@dataclass
+class CascadeConfig:
+    """Cascade mode: the model reduced to the independent-cascade model.
+
+    Attributes:
+        transmissibility: Probability T that a tie passes the need (probability).
+        n_cascades: Cascades to run, each from one random person (count).
+    """
+
+    transmissibility: float = 0.3
+    n_cascades: int = 200
+
+
+@dataclass
+class Config:
+    """A whole run.
+
+    Attributes:
+        seed: Root seed of all random streams.
+        days: Days to simulate (days, >= 1). Default 365.
+        mode: ``referral`` (the full model) or ``cascade``.
+    """
+
+    seed: int = 0
+    days: int = 365
+    mode: str = "referral"
+    people: PeopleConfig = field(default_factory=PeopleConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    ties: TiesConfig = field(default_factory=TiesConfig)
+    needs: NeedsConfig = field(default_factory=NeedsConfig)
+    response: ResponseConfig = field(default_factory=ResponseConfig)
+    meetups: MeetupConfig = field(default_factory=MeetupConfig)
+    measures: MeasureConfig = field(default_factory=MeasureConfig)
+    cascade: CascadeConfig = field(default_factory=CascadeConfig)
+
+
+# --- validation -----------------------------------------------------------------
+
+_PROB = (0.0, 1.0)
+# key -> (low, high, inclusive-low, inclusive-high); None means unbounded.
+_RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
+    "seed": (0, None, True, True),
+    "days": (1, None, True, True),
+    "people.n": (2, None, True, True),
+    "people.n_topics": (1, None, True, True),
+    "people.topic_zipf": (0, None, True, True),
+    "people.topic_homophily": (*_PROB, True, True),
+    "people.home_topics": (1, None, True, True),
+    "people.budget_mean": (0, None, False, True),
+    "people.budget_sigma": (0, None, True, True),
+    "network.mean_degree": (0, None, False, True),
+    "network.degree_exponent": (2, None, False, True),
+    "network.max_degree": (0, None, True, True),
+    "network.community_size": (2, None, True, True),
+    "network.mixing": (*_PROB, True, True),
+    "network.rewire_prob": (*_PROB, True, True),
+    "network.triad_prob": (*_PROB, True, True),
+    "ties.strength_noise": (0, None, True, True),
+    "ties.min_strength": (0, 1, False, True),
+    "ties.weak_below": (0, 1, False, True),
+    "ties.strong_above": (0, 1, False, True),
+    "ties.decay_per_day": (*_PROB, True, True),
+    "ties.floor": (0, 1, False, True),
+    "ties.closure_gain": (*_PROB, True, True),
+    "ties.broker_gain": (*_PROB, True, True),
+    "ties.new_tie_strength": (0, 1, False, True),
+    "needs.rate": (*_PROB, True, True),
+    "needs.lifetime_days": (1, None, True, True),
+    "needs.value_log_sd": (0, None, True, True),
+    "needs.rarity_exponent": (0, None, True, True),
+    "response.hop_limit": (1, None, True, True),
+    "response.pass_base": (*_PROB, True, True),
+    "response.pass_strength": (*_PROB, True, True),
+    "response.know_scale": (0, None, True, True),
+    "meetups.rate": (*_PROB, True, True),
+    "meetups.attend_prob": (*_PROB, True, True),
+    "meetups.gain": (*_PROB, True, True),
+    "meetups.new_tie_prob": (*_PROB, True, True),
+    "meetups.max_attendees": (2, None, True, True),
+    "measures.large_fraction": (0, 1, False, False),
+    "measures.valuable_quantile": (0, 1, False, False),
+    "cascade.transmissibility": (*_PROB, True, True),
+    "cascade.n_cascades": (1, None, True, True),
+}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "mode": MODES,
+    "network.name": NETWORKS,
+    "measures.credit": CREDIT_RULES,
+    "people.agents": ("auto", "all", "lazy"),
+}
+
+
+def _describe_range(low: float | None, high: float | None, inc_low: bool, inc_high: bool) -> str:
+    if high is None:
+        return f"a number {'>=' if inc_low else '>'} {low:g}"
+    left = "[" if inc_low else "("
+    right = "]" if inc_high else ")"
+    return f"a number in {left}{low:g}, {high:g}{right}"
+
+
+def _check_type(key: str, value: Any, expected: type) -> Any:
+    """Return ``value`` as ``expected`` or raise ConfigError (bools are not numbers)."""
+    if expected is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(key, f"must be true or false, got {value!r}")
+    if expected is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer() and not isinstance(value, bool):
+                return int(value)
+            raise ConfigError(key, f"must be a whole number, got {value!r}")
+        return value
+    if expected is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(key, f"must be a number, got {value!r}")
+        if not math.isfinite(float(value)):
+            raise ConfigError(key, f"must be a finite number, got {value!r}")
+        return float(value)
+    if expected is str:
+        if not isinstance(value, str):
+            raise ConfigError(key, f"must be a string, got {value!r}")
+        return value
+    return value
+
+
+def from_dict(data: dict[str, Any], cls: type = Config, prefix: str = "") -> Any:
+    """Build a config dataclass from nested plain dicts, rejecting unknown keys.
+
+    Args:
+        data: Nested mapping, e.g. from ``OmegaConf.to_container`` or YAML.
+        cls: Dataclass to build (default :class:`Config`).
+        prefix: Dotted prefix for error messages.
+
+    Returns:
+        An instance of ``cls`` (not yet range-checked: call :func:`validate`).
+
+    Raises:
+        ConfigError: Unknown key or wrong type.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(prefix.rstrip(".") or "config", f"must be a mapping, got {data!r}")
+    hints = get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if key not in names:
+            raise ConfigError(dotted, f"unknown key (allowed: {', '.join(names)})")
+        expected = hints[key]
+        if dataclasses.is_dataclass(expected):
+            kwargs[key] = from_dict(value, expected, f"{dotted}.")
+        else:
+            if get_origin(expected) is not None:  # e.g. Optional[...]
+                expected = next(a for a in get_args(expected) if a is not type(None))
+            kwargs[key] = _check_type(dotted, value, expected)
+    return cls(**kwargs)
+
+
+def to_dict(config: Config) -> dict[str, Any]:
+    """Return the config as nested plain dicts (for JSON and tables)."""
+    return dataclasses.asdict(config)
+
+
+def flatten(config: Config) -> dict[str, Any]:
+    """Return ``{"people.n": 10000, ...}``: every leaf under its dotted key."""
+    out: dict[str, Any] = {}
+
+    def walk(node: dict[str, Any], prefix: str) -> None:
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value, f"{prefix}{key}.")
+            else:
+                out[f"{prefix}{key}"] = value
+
+    walk(to_dict(config), "")
+    return out
+
+
+def validate(config: Config) -> Config:
+    """Check types and ranges of every value; return the config unchanged.
+
+    Raises:
+        ConfigError: Naming the first offending key and what is allowed.
+    """
+    hints_cache: dict[type, dict[str, Any]] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        cls = type(node)
+        hints = hints_cache.setdefault(cls, get_type_hints(cls))
+        for f in dataclasses.fields(node):
+            key = f"{prefix}{f.name}"
+            value = getattr(node, f.name)
+            if dataclasses.is_dataclass(hints[f.name]):
+                walk(value, f"{key}.")
+                continue
+            _check_type(key, value, hints[f.name])
+            if key in _CHOICES and value not in _CHOICES[key]:
+                raise ConfigError(key, f"must be one of {', '.join(_CHOICES[key])}; got {value!r}")
+            if key in _RANGES:
+                low, high, inc_low, inc_high = _RANGES[key]
+                ok = (low is None or (value >= low if inc_low else value > low)) and (
+                    high is None or (value <= high if inc_high else value < high)
+                )
+                if not ok:
+                    allowed = _describe_range(low, high, inc_low, inc_high)
+                    raise ConfigError(key, f"must be {allowed}; got {value!r}")
+
+    walk(config, "")
+    if config.ties.weak_below > config.ties.strong_above:
+        raise ConfigError(
+            "ties.weak_below",
+            f"must not exceed ties.strong_above ({config.ties.strong_above:g}); "
+            f"got {config.ties.weak_below:g}",
+        )
+    if config.network.name == "edgelist" and not config.network.path:
+        raise ConfigError("network.path", "required with network=edgelist (an edge-list file)")
+    return config

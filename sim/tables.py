@@ -1,0 +1,84 @@
+"""The tidy tables a run produces: their columns, types and meaning.
+
+Every table is a :class:`pandas.DataFrame`, one row per observation. The
+simulator fills them (``sim.engine``); measures (``sim.measures``) and plots
+(``sim.plots``) are pure functions of them. Person ids are row numbers ``0..n-1``
+of the ``people`` table; ``-1`` means "nobody".
+
+``closures`` (one row per closed need)
+    ``closure`` int64: row number; ``need`` int64: need id; ``day`` int32: day
+    closed (0-based); ``posted_day`` int32; ``days_to_close`` int32 (0 = same
+    day as posted); ``kind`` str: ``direct`` (the provider saw the need) or
+    ``referral`` (a broker who saw it introduced a contact whose topic matches);
+    ``seeker``, ``provider``, ``broker`` int32 (broker -1 for direct);
+    ``topic`` int32; ``value`` float64; ``valuable`` bool; ``hops`` int32: ties
+    from seeker to provider along the path; ``path`` list[int32]: seeker, the
+    carriers, [broker,] provider; ``path_strengths`` list[float64]: strength of
+    each tie on the path at the start of the closing day (len(path) - 1 values);
+    ``arrival_strength`` float64: strength of the tie over which the closer
+    (the provider for direct, the broker for a referral) received the need;
+    ``arrival_class`` str: ``weak`` / ``medium`` / ``strong``; ``new_tie`` bool:
+    the closure created the seeker-provider tie; ``seeker_audience``,
+    ``provider_audience``, ``broker_audience`` int32 (broker -1 for direct).
+
+``needs`` (one row per need)
+    ``need`` int64; ``posted_day`` int32; ``seeker`` int32; ``topic`` int32;
+    ``value`` float64; ``valuable`` bool; ``status`` str: ``closed``,
+    ``expired`` or ``open`` (still open when the run ended); ``closed_day``
+    int32 (-1 unless closed); ``seen_by`` int32: people who saw it.
+
+``people`` (one row per person)
+    ``person`` int32; ``label`` int64 (original id in an edge list, else the
+    person id); ``audience`` int32: ties at the start of the run; ``community``
+    int32; ``topic`` int32; ``budget`` float64 (posts/day); ``is_large`` bool;
+    ``decile`` int8 (1 = smallest audiences, 10 = largest); ``final_audience``
+    int32: ties at the end; ``sought``, ``provided``, ``brokered``,
+    ``brokered_valuable``, ``carried`` int32: needs posted, closures as provider,
+    referrals made, valuable referrals made, needs passed on; ``credit``,
+    ``credit_valuable`` float64: brokerage credit under the configured rule.
+
+``timeseries`` (one row per day)
+    ``day`` int32; ``needs_posted``, ``open_needs``, ``closures``, ``direct``,
+    ``referrals``, ``valuable_closures``, ``expired``, ``messages`` (tie checks
+    made: a post offered to a contact), ``views`` (posts seen), ``new_ties``,
+    ``meetups`` int64; ``mean_strength`` float64.
+
+``cascades`` (cascade mode; one row per cascade)
+    ``cascade`` int32; ``source`` int32: the person it started from; ``reach``
+    int64: people reached, the source included; ``depth`` int32: largest hop
+    count reached; ``edge_checks`` int64: ties examined.
+
+``deciles`` (one row per audience decile)
+    ``decile`` int8; ``people`` int64; ``mean_audience`` float64; ``credit``,
+    ``credit_valuable`` float64: total credit; ``credit_per_capita``,
+    ``credit_valuable_per_capita``, ``credit_valuable_per_audience`` float64;
+    ``frac_brokering_valuable`` float64.
+"""
+
+from __future__ import annotations
+
+CLOSURE_COLUMNS = (
+    "closure", "need", "day", "posted_day", "days_to_close", "kind", "seeker", "provider",
+    "broker", "topic", "value", "valuable", "hops", "path", "path_strengths",
+    "arrival_strength", "arrival_class", "new_tie", "seeker_audience", "provider_audience",
+    "broker_audience",
+)  # fmt: skip
+NEED_COLUMNS = (
+    "need", "posted_day", "seeker", "topic", "value", "valuable", "status", "closed_day",
+    "seen_by",
+)  # fmt: skip
+PEOPLE_COLUMNS = (
+    "person", "label", "audience", "community", "topic", "budget", "is_large", "decile",
+    "final_audience", "sought", "provided", "brokered", "brokered_valuable", "carried",
+    "credit", "credit_valuable",
+)  # fmt: skip
+TIMESERIES_COLUMNS = (
+    "day", "needs_posted", "open_needs", "closures", "direct", "referrals",
+    "valuable_closures", "expired", "messages", "views", "new_ties", "meetups",
+    "mean_strength",
+)  # fmt: skip
+CASCADE_COLUMNS = ("cascade", "source", "reach", "depth", "edge_checks")
+DECILE_COLUMNS = (
+    "decile", "people", "mean_audience", "credit", "credit_valuable", "credit_per_capita",
+    "credit_valuable_per_capita", "credit_valuable_per_audience", "frac_brokering_valuable",
+)  # fmt: skip

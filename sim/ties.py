@@ -1,0 +1,232 @@
+"""Tie state: a padded CSR adjacency with strengths that decay and grow.
+
+Row ``i`` of the adjacency holds ``row_len[i]`` neighbours starting at
+``row_start[i]``, with free slots up to the next row's start, so ties created
+during a run (closures, meetups) are inserted in place; when a row is full the
+whole layout is copied once with more room (amortised O(1) per new tie).
+Strength of tie ``e`` is ``floor + scale * excess[e]`` (see ``sim.kernels``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from sim import kernels
+from sim.config import TiesConfig
+from sim.network import neighbourhood_overlap
+
+#: Free slots given to every row at start, plus one per ``SLACK_DIV`` ties.
+SLACK_MIN = 2
+SLACK_DIV = 8
+
+
+@njit(cache=True)
+def _fill_rows(n, eu, ev, row_start, row_len, nbr, nbr_edge):
+    for e in range(eu.shape[0]):
+        a = eu[e]
+        b = ev[e]
+        nbr[row_start[a] + row_len[a]] = b
+        nbr_edge[row_start[a] + row_len[a]] = e
+        row_len[a] += 1
+        nbr[row_start[b] + row_len[b]] = a
+        nbr_edge[row_start[b] + row_len[b]] = e
+        row_len[b] += 1
+
+
+@njit(cache=True)
+def _insert_batch(a, b, w, gain, row_start, row_len, nbr, nbr_edge, eu, ev, excess, excess_sum,
+                  n_edges, scale, floor):
+    """Create ties a[i]-b[i] (strength w[i]); a pair tied meanwhile is strengthened by gain."""
+    for i in range(a.shape[0]):
+        e = kernels.find_tie(a[i], b[i], row_start, row_len, nbr, nbr_edge)
+        if e >= 0:
+            old = floor + scale * excess[e]
+            kernels.set_strength(e, old + gain[i] * (1.0 - old), eu, ev, excess, excess_sum,
+                                 scale, floor)
+        else:
+            ok = kernels.insert_tie(a[i], b[i], w[i], row_start, row_len, nbr, nbr_edge, eu, ev,
+                                    excess, excess_sum, n_edges, scale, floor)
+            if not ok:
+                return -1 - i
+            n_edges += 1
+    return n_edges
+
+
+@dataclass
+class TieState:
+    """Every tie of the network, its strength, and the adjacency over them.
+
+    Attributes:
+        n: Number of people.
+        row_start: int64 start of each row in ``nbr`` (length n).
+        row_len: int32 number of ties of each person (current audience).
+        nbr: int32 neighbour of each slot (-1 in free slots).
+        nbr_edge: int32 edge id of each slot.
+        eu, ev: int32 endpoints of each edge (``eu < ev``); ``n_edges`` are used.
+        excess: float64 strength above the floor, before the global ``scale``.
+        excess_sum: float64 per person, summed ``excess`` of their ties.
+        scale: Global decay factor (``scale[0]``; an array so kernels may use it).
+        floor: Strength every tie decays toward.
+    """
+
+    n: int
+    row_start: np.ndarray
+    row_len: np.ndarray
+    nbr: np.ndarray
+    nbr_edge: np.ndarray
+    eu: np.ndarray
+    ev: np.ndarray
+    excess: np.ndarray
+    excess_sum: np.ndarray
+    n_edges: int
+    scale: float
+    floor: float
+
+    @classmethod
+    def build(cls, n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, floor: float) -> TieState:
+        """Lay out ties ``u[i]-v[i]`` with strengths ``w[i]`` (``u < v``, unique)."""
+        u = np.ascontiguousarray(u, np.int32)
+        v = np.ascontiguousarray(v, np.int32)
+        m = u.shape[0]
+        degree = np.bincount(u, minlength=n) + np.bincount(v, minlength=n)
+        cap = degree + SLACK_MIN + degree // SLACK_DIV
+        row_start = np.zeros(n, np.int64)
+        np.cumsum(cap[:-1], out=row_start[1:])
+        nbr = np.full(int(cap.sum()), -1, np.int32)
+        nbr_edge = np.full(nbr.shape[0], -1, np.int32)
+        row_len = np.zeros(n, np.int32)
+        _fill_rows(n, u, v, row_start, row_len, nbr, nbr_edge)
+        edge_cap = max(16, m + m // 8)
+        eu = np.zeros(edge_cap, np.int32)
+        ev = np.zeros(edge_cap, np.int32)
+        excess = np.zeros(edge_cap, np.float64)
+        eu[:m], ev[:m] = u, v
+        excess[:m] = np.asarray(w, np.float64) - floor
+        excess_sum = np.bincount(u, excess[:m], minlength=n) + np.bincount(v, excess[:m], n)
+        return cls(n, row_start, row_len, nbr, nbr_edge, eu, ev, excess, excess_sum, m, 1.0,
+                   float(floor))
+
+    # --- reading ---------------------------------------------------------------
+    def strengths(self) -> np.ndarray:
+        """Current strength of every tie (float64, length ``n_edges``)."""
+        return self.floor + self.scale * self.excess[: self.n_edges]
+
+    def edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Endpoints ``(u, v)`` of every tie (``u < v``)."""
+        return self.eu[: self.n_edges], self.ev[: self.n_edges]
+
+    def neighbours(self, i: int) -> np.ndarray:
+        """Contacts of person ``i`` (int32)."""
+        s = self.row_start[i]
+        return self.nbr[s : s + self.row_len[i]]
+
+    def tie(self, a: int, b: int) -> int:
+        """Edge id of the tie a-b, or -1."""
+        return int(kernels.find_tie(a, b, self.row_start, self.row_len, self.nbr, self.nbr_edge))
+
+    def strength(self, a: int, b: int) -> float:
+        """Strength of the tie a-b (0.0 where there is none)."""
+        e = self.tie(a, b)
+        return 0.0 if e < 0 else float(self.floor + self.scale * self.excess[e])
+
+    def strength_totals(self) -> np.ndarray:
+        """Per person, the summed strength of their ties (the attention denominator)."""
+        return self.row_len * self.floor + self.scale * self.excess_sum
+
+    def mean_strength(self) -> float:
+        """Mean strength over all ties (0.0 without ties)."""
+        if self.n_edges == 0:
+            return 0.0
+        return float(self.floor + self.scale * self.excess_sum.sum() / (2 * self.n_edges))
+
+    def csr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Compact symmetric CSR ``(indptr, indices, strengths)`` of the current ties."""
+        u, v = self.edges()
+        w = self.strengths()
+        src = np.concatenate([u, v])
+        dst = np.concatenate([v, u])
+        ww = np.concatenate([w, w])
+        order = np.lexsort((dst, src))
+        indptr = np.zeros(self.n + 1, np.int64)
+        np.cumsum(np.bincount(src, minlength=self.n), out=indptr[1:])
+        return indptr, dst[order].astype(np.int32), ww[order]
+
+    # --- changing ----------------------------------------------------------------
+    def decay(self, rate: float) -> None:
+        """Move every tie ``rate`` of the way toward the floor (one day)."""
+        self.scale *= 1.0 - rate
+        if self.scale < 1e-150:  # fold the factor into the arrays before it underflows
+            self.excess[: self.n_edges] *= self.scale
+            self.excess_sum *= self.scale
+            self.scale = 1.0
+
+    def add_ties(self, a: np.ndarray, b: np.ndarray, w: np.ndarray, gain: np.ndarray) -> int:
+        """Create ties a[i]-b[i] with strength w[i], in order.
+
+        A pair already tied (or tied by an earlier pair of the batch) is
+        strengthened by ``gain[i]`` of the way to 1 instead.
+
+        Returns:
+            Number of ties created.
+        """
+        if a.shape[0] == 0:
+            return 0
+        a = np.ascontiguousarray(a, np.int32)
+        b = np.ascontiguousarray(b, np.int32)
+        w = np.ascontiguousarray(w, np.float64)
+        gain = np.ascontiguousarray(gain, np.float64)
+        self._make_room(np.concatenate([a, b]))
+        before = self.n_edges
+        out = _insert_batch(a, b, w, gain, self.row_start, self.row_len, self.nbr, self.nbr_edge,
+                            self.eu, self.ev, self.excess, self.excess_sum, self.n_edges,
+                            self.scale, self.floor)
+        if out < 0:  # cannot happen after _make_room; guard against silent loss
+            raise RuntimeError(f"tie insertion ran out of room at pair {-1 - out}")
+        self.n_edges = int(out)
+        return self.n_edges - before
+
+    def _make_room(self, endpoints: np.ndarray) -> None:
+        """Ensure every row named in ``endpoints`` has a free slot per mention."""
+        people, wanted = np.unique(endpoints, return_counts=True)
+        ends = np.append(self.row_start[1:], self.nbr.shape[0])
+        free = ends[people] - self.row_start[people] - self.row_len[people]
+        short = wanted > free
+        if short.any():
+            cap = (ends - self.row_start).astype(np.int64)
+            grow = people[short]
+            cap[grow] = 2 * (self.row_len[grow] + wanted[short]) + SLACK_MIN
+            self.row_start, self.nbr, self.nbr_edge = kernels.relayout(
+                self.row_start, self.row_len, self.nbr, self.nbr_edge, cap)
+        need = self.n_edges + endpoints.shape[0] // 2
+        if need > self.eu.shape[0]:
+            size = max(need, 2 * self.eu.shape[0])
+            for name in ("eu", "ev", "excess"):
+                old = getattr(self, name)
+                new = np.zeros(size, old.dtype)
+                new[: self.n_edges] = old[: self.n_edges]
+                setattr(self, name, new)
+
+
+def initial_strengths(n: int, u: np.ndarray, v: np.ndarray, cfg: TiesConfig,
+                      rng: np.random.Generator) -> np.ndarray:
+    """Initial tie strengths from embeddedness plus noise.
+
+    ``w = sigmoid(base + slope * overlap + noise * N(0, 1))`` clipped to
+    ``[min_strength, 1]``: strong ties sit inside dense groups, weak ties
+    bridge them (Granovetter 1973; Onnela et al. 2007).
+    """
+    overlap = neighbourhood_overlap(n, u, v)
+    z = cfg.strength_base + cfg.strength_embeddedness * overlap
+    if cfg.strength_noise > 0:
+        z = z + cfg.strength_noise * rng.standard_normal(u.shape[0])
+    w = 1.0 / (1.0 + np.exp(-z))
+    return np.clip(w, cfg.min_strength, 1.0)
+
+
+def tie_class(w: np.ndarray, weak_below: float, strong_above: float) -> np.ndarray:
+    """``"weak"``, ``"medium"`` or ``"strong"`` for each strength."""
+    w = np.asarray(w)
+    return np.where(w < weak_below, "weak", np.where(w >= strong_above, "strong", "medium"))
