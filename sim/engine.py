@@ -233,6 +233,7 @@ class World:
         self.closure_log: list[dict[str, np.ndarray]] = []
         self.daily: list[tuple] = []
         self.day = 0
+        self.posted_today = 0
         self.topic_share = np.bincount(self.topic, minlength=config.people.n_topics) / n
 
     # --- set-up ------------------------------------------------------------------
@@ -265,7 +266,8 @@ class World:
         """Advance the world by one day."""
         d = self.day
         cfg = self.config
-        posted = self._post_needs(d)
+        self._post_needs(d)
+        posted, self.posted_today = self.posted_today, 0
         self.counters[kernels.C_MESSAGES] = 0
         self.counters[kernels.C_VIEWS] = 0
         closed = self._spread(d, fixed_t=-1.0, pass_base=cfg.response.pass_base,
@@ -302,13 +304,36 @@ class World:
             t = np.zeros(m, np.int32)
         value = rng.lognormal(nc.value_log_mean, nc.value_log_sd, m)
         if nc.value_grows_with_rarity:
-            share = np.maximum(self.topic_share[t], 1.0 / self.n)
-            value *= (1.0 / k / share) ** nc.rarity_exponent
+            value *= self.rarity_multiplier(t)
+        self.post_needs(seekers, t, value)
+        return m
+
+    def rarity_multiplier(self, topics: np.ndarray) -> np.ndarray:
+        """Value multiplier ``(1/K / share_t) ** rarity_exponent`` of each topic."""
+        k = self.config.people.n_topics
+        share = np.maximum(self.topic_share[topics], 1.0 / self.n)
+        return (1.0 / k / share) ** self.config.needs.rarity_exponent
+
+    def post_needs(self, seekers: np.ndarray, topics: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Open needs posted today by ``seekers`` (for teaching and tests too).
+
+        Args:
+            seekers: Person ids.
+            topics: Topic of each need.
+            values: Value of each need.
+
+        Returns:
+            The new need ids (int64).
+        """
+        seekers = np.asarray(seekers, np.int32)
+        m = seekers.shape[0]
+        d = self.day
+        self.posted_today += m
         first = self.need_seeker.n
         ids = np.arange(first, first + m, dtype=np.int64)
         self.need_seeker.append(seekers)
-        self.need_topic.append(t)
-        self.need_value.append(value)
+        self.need_topic.append(np.asarray(topics, np.int32))
+        self.need_value.append(np.asarray(values, np.float64))
         self.need_posted.append(np.full(m, d, np.int32))
         self.need_status.append(np.zeros(m, np.int8))
         self.need_closed_day.append(np.full(m, -1, np.int32))
@@ -328,7 +353,7 @@ class World:
         self.need_head.append(chunks)
         self.need_tail.append(chunks)
         self.active = np.concatenate([self.active, ids])
-        return m
+        return ids
 
     def _spread(self, d: int, fixed_t: float, pass_base: float, hop_limit: int, matching: bool,
                 seeker_reposts: bool) -> dict[str, np.ndarray]:

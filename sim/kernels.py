@@ -32,6 +32,20 @@ def strength_of(e, excess, scale, floor):
 
 
 @njit(cache=True)
+def attention_prob(w, budget_j, len_j, excess_sum_j, scale, floor):
+    """Probability that a contact sees a post over a tie of strength ``w``.
+
+    ``min(1, budget_j * w / sum_k w_jk)``: the contact's attention budget,
+    split over all their ties in proportion to strength.
+    """
+    total = len_j * floor + scale * excess_sum_j
+    if total <= 0.0:
+        return 1.0
+    p = budget_j * w / total
+    return 1.0 if p > 1.0 else p
+
+
+@njit(cache=True)
 def find_tie(a, b, row_start, row_len, nbr, nbr_edge):
     """Edge id of the tie a-b, or -1; scans the shorter row."""
     if row_len[a] > row_len[b]:
@@ -204,8 +218,7 @@ def spread_day(day, active, frontier_need, frontier_trail,
                 if fixed_t >= 0.0:
                     p = fixed_t
                 else:
-                    tot = row_len[j] * floor + scale * excess_sum[j]
-                    p = budget[j] * w / tot if tot > 0.0 else 1.0
+                    p = attention_prob(w, budget[j], row_len[j], excess_sum[j], scale, floor)
                 if p < 1.0 and rng_att.random() >= p:
                     continue
                 stamp[j] = k

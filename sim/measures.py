@@ -1,0 +1,570 @@
+"""Small versus large: the measures of a run, as pure functions of its tables.
+
+Everything here takes the tidy tables described in :mod:`sim.tables` (or plain
+numpy arrays) and returns new arrays, tables or plain numbers; nothing reads or
+writes files, draws, or depends on Hydra. The engine uses
+:func:`classify_people`, :func:`valuable_threshold` and :func:`person_activity`
+to fill the ``people`` table; reports and sweeps use :func:`decile_table`,
+:func:`headline`, :func:`gini`, :func:`lorenz_curve` and :func:`bootstrap_ci`.
+
+Conventions:
+    * Person ids are ``0..n-1``; ``-1`` means nobody.
+    * *Large* people are the top ``large_fraction`` by audience (ties); the rest
+      are *small*. Deciles run from 1 (smallest audiences) to 10 (largest).
+    * *Credit* is one unit per closure, given to its broker (rule ``broker``) or
+      spread evenly over everyone between seeker and provider (rule ``chain``).
+    * Ratios whose denominator is zero (or undefined) are ``nan``, never an
+      error and never infinite, so headline dicts stay JSON-friendly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.tables import DECILE_COLUMNS
+
+CREDIT_COLUMNS = ("closure", "person", "credit", "valuable")
+ACTIVITY_COLUMNS = (
+    "sought", "provided", "brokered", "brokered_valuable", "credit", "credit_valuable",
+)  # fmt: skip
+HEADLINE_KEYS = (
+    "n_people", "n_ties", "n_large", "n_small", "n_needs", "n_valuable_needs", "n_closed",
+    "n_direct", "n_brokered", "n_valuable_closed", "n_valuable_brokered", "closure_rate",
+    "valuable_closure_rate", "small_population_share", "small_share_valuable_brokered",
+    "small_share_brokered", "per_capita_ratio_large_small", "per_audience_ratio_small_large",
+    "frac_small_brokering_valuable", "frac_large_brokering_valuable", "weak_tie_share_brokered",
+    "mean_hops", "mean_days_to_close", "median_days_to_close", "top_decile_credit_share",
+    "gini_audience", "gini_credit_valuable",
+)  # fmt: skip
+"""Keys of :func:`headline`, in a stable order (for tables and JSON)."""
+
+_RULES = ("broker", "chain")
+_NAN = float("nan")
+
+
+# --- classes ---------------------------------------------------------------------
+
+
+def n_large_for(n: int, large_fraction: float) -> int:
+    """Return how many of ``n`` people are *large*.
+
+    ``ceil(large_fraction * n)``, computed after rounding the product to 9
+    decimals so that float noise (``0.07 * 100 = 7.000000000000001``) does not add
+    a person; then clamped to at least 1 and, when ``n >= 2``, at most ``n - 1``
+    so both classes are non-empty.
+
+    Args:
+        n: Number of people (count, >= 0).
+        large_fraction: Share of people called large (in (0, 1)).
+
+    Returns:
+        Number of large people (count); 0 when ``n == 0``.
+    """
+    if n <= 0:
+        return 0
+    k = math.ceil(round(large_fraction * n, 9))
+    k = max(k, 1)
+    if n >= 2:
+        k = min(k, n - 1)
+    return min(k, n)
+
+
+def classify_people(audience: np.ndarray, large_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Split people into large and small, and into audience deciles.
+
+    People are ranked by audience, ties broken by the smaller person id first,
+    so the result is deterministic. The top :func:`n_large_for` ranks by
+    descending audience are large. For deciles, people are ranked by ascending
+    audience (ties: smaller id first) and person at rank ``r`` (0-based) of
+    ``n`` gets decile ``1 + floor(10 * r / n)``.
+
+    Args:
+        audience: Audience of each person (ties, count), indexed by person id.
+        large_fraction: Share of people called large (in (0, 1)).
+
+    Returns:
+        ``(is_large, decile)``: a bool array and an int8 array of deciles 1..10,
+        both of the same length as ``audience``.
+    """
+    audience = np.asarray(audience)
+    n = audience.shape[0]
+    ids = np.arange(n)
+    is_large = np.zeros(n, dtype=bool)
+    decile = np.zeros(n, dtype=np.int8)
+    if n == 0:
+        return is_large, decile
+    # np.lexsort sorts by the last key first; negate for descending audience.
+    key = audience.astype(np.float64)
+    descending = np.lexsort((ids, -key))
+    is_large[descending[: n_large_for(n, large_fraction)]] = True
+    ascending = np.lexsort((ids, key))
+    rank = np.empty(n, dtype=np.int64)
+    rank[ascending] = ids
+    decile[:] = 1 + (10 * rank) // n
+    return is_large, decile
+
+
+def valuable_threshold(value_log_mean: float, value_log_sd: float, quantile: float) -> float:
+    """Return the value at or above which a need is *valuable*.
+
+    The ``quantile`` of the base lognormal value distribution,
+    ``exp(mu + sd * Phi^-1(q))``. It depends only on the configuration, so it is
+    the same in every run of a sweep (the rarity multiplier of values is not
+    included: rare-topic needs are valuable more often, by design).
+
+    Args:
+        value_log_mean: Mean ``mu`` of log value (log value units).
+        value_log_sd: Standard deviation ``sd`` of log value (log value units, >= 0).
+        quantile: Quantile ``q`` (in (0, 1)).
+
+    Returns:
+        The threshold (value units).
+
+    Raises:
+        ValueError: If ``quantile`` is not in (0, 1) or ``value_log_sd`` < 0.
+    """
+    if not 0.0 < quantile < 1.0:
+        raise ValueError(f"quantile must be in (0, 1), got {quantile!r}")
+    if value_log_sd < 0:
+        raise ValueError(f"value_log_sd must be >= 0, got {value_log_sd!r}")
+    z = NormalDist().inv_cdf(quantile)
+    return float(math.exp(value_log_mean + value_log_sd * z))
+
+
+# --- credit ----------------------------------------------------------------------
+
+
+def _column(df: pd.DataFrame, name: str, dtype: Any) -> np.ndarray:
+    """Return ``df[name]`` as an array, or an empty array for an empty table."""
+    if name in df.columns:
+        return df[name].to_numpy(dtype=dtype)
+    if len(df) == 0:
+        return np.zeros(0, dtype=dtype)
+    raise KeyError(f"table has no column {name!r}")
+
+
+def _is_referral(closures: pd.DataFrame) -> np.ndarray:
+    """Return a bool mask of referral closures (``kind == "referral"``)."""
+    if len(closures) == 0:
+        return np.zeros(0, dtype=bool)
+    return closures["kind"].to_numpy(dtype=object) == "referral"
+
+
+def _flat_paths(paths: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(lengths, flat)``: each path's length and all paths concatenated."""
+    arrays = [np.asarray(p, dtype=np.int64).ravel() for p in paths]
+    lengths = np.fromiter((a.size for a in arrays), dtype=np.int64, count=len(arrays))
+    flat = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
+    return lengths, flat
+
+
+def _empty_credit() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "closure": np.zeros(0, dtype=np.int64),
+            "person": np.zeros(0, dtype=np.int32),
+            "credit": np.zeros(0, dtype=np.float64),
+            "valuable": np.zeros(0, dtype=bool),
+        }
+    )
+
+
+def credit_table(closures: pd.DataFrame, rule: str) -> pd.DataFrame:
+    """Return who gets credit for which closure, one row per (closure, person) share.
+
+    Rules:
+        ``broker``: each referral gives 1.0 to its broker; direct closures give
+        nothing.
+        ``chain``: each closure with at least one intermediary (everyone on
+        ``path`` except the seeker and the provider: the carriers and, for a
+        referral, the broker) gives ``1 / len(intermediaries)`` to each of them.
+        Direct one-hop closures give nothing. (A person listed twice on one path
+        would receive two shares; the engine never lists anyone twice.)
+
+    Args:
+        closures: The ``closures`` table (uses ``closure``, ``kind``, ``broker``,
+            ``valuable`` and, for ``chain``, ``path``).
+        rule: ``"broker"`` or ``"chain"``.
+
+    Returns:
+        Columns ``closure`` (int64), ``person`` (int32), ``credit`` (float64,
+        units of closures) and ``valuable`` (bool), in closure order and, within
+        a closure, path order.
+
+    Raises:
+        ValueError: Unknown rule.
+    """
+    if rule not in _RULES:
+        raise ValueError(f"credit rule must be one of {', '.join(_RULES)}; got {rule!r}")
+    if len(closures) == 0:
+        return _empty_credit()
+    closure_ids = _column(closures, "closure", np.int64)
+    valuable = _column(closures, "valuable", bool)
+    if rule == "broker":
+        ref = _is_referral(closures)
+        return pd.DataFrame(
+            {
+                "closure": closure_ids[ref],
+                "person": _column(closures, "broker", np.int32)[ref],
+                "credit": np.ones(int(ref.sum()), dtype=np.float64),
+                "valuable": valuable[ref],
+            }
+        )
+    lengths, flat = _flat_paths(closures["path"].tolist())
+    owner = np.repeat(np.arange(len(lengths)), lengths)
+    starts = np.cumsum(lengths) - lengths
+    position = np.arange(flat.size) - np.repeat(starts, lengths)
+    keep = (position > 0) & (position < np.repeat(lengths, lengths) - 1)
+    owner = owner[keep]
+    n_between = np.maximum(lengths - 2, 0)
+    return pd.DataFrame(
+        {
+            "closure": closure_ids[owner],
+            "person": flat[keep].astype(np.int32),
+            "credit": 1.0 / n_between[owner].astype(np.float64),
+            "valuable": valuable[owner],
+        }
+    )
+
+
+def _count(ids: np.ndarray, n: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Return ``np.bincount`` of person ids over ``0..n-1``, checking the range."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if ids.size and (ids.min() < 0 or ids.max() >= n):
+        raise ValueError(f"person ids must be in 0..{n - 1}; got {ids.min()}..{ids.max()}")
+    return np.bincount(ids, weights=weights, minlength=n)
+
+
+def person_activity(n: int, closures: pd.DataFrame, needs: pd.DataFrame, rule: str) -> pd.DataFrame:
+    """Return what each person did in a run: needs sought, closures provided, brokered, credit.
+
+    Args:
+        n: Number of people (count).
+        closures: The ``closures`` table.
+        needs: The ``needs`` table (uses ``seeker``).
+        rule: Credit rule, ``"broker"`` or ``"chain"`` (see :func:`credit_table`).
+
+    Returns:
+        A table of ``n`` rows (row = person id) with int32 columns ``sought``
+        (needs posted), ``provided`` (closures as provider), ``brokered``
+        (referrals made), ``brokered_valuable`` (valuable referrals made) and
+        float64 columns ``credit`` and ``credit_valuable`` (closures' worth of
+        credit, all and valuable only).
+
+    Raises:
+        ValueError: Unknown rule or a person id outside ``0..n-1``.
+    """
+    ref = _is_referral(closures)
+    brokers = _column(closures, "broker", np.int64)[ref]
+    valuable = _column(closures, "valuable", bool)[ref]
+    credit = credit_table(closures, rule)
+    holders = credit["person"].to_numpy(dtype=np.int64)
+    amount = credit["credit"].to_numpy(dtype=np.float64)
+    is_valuable = credit["valuable"].to_numpy(dtype=bool)
+    return pd.DataFrame(
+        {
+            "sought": _count(_column(needs, "seeker", np.int64), n).astype(np.int32),
+            "provided": _count(_column(closures, "provider", np.int64), n).astype(np.int32),
+            "brokered": _count(brokers, n).astype(np.int32),
+            "brokered_valuable": _count(brokers[valuable], n).astype(np.int32),
+            "credit": _count(holders, n, amount).astype(np.float64),
+            "credit_valuable": _count(holders[is_valuable], n, amount[is_valuable]).astype(
+                np.float64
+            ),
+        }
+    )
+
+
+# --- tables and headline numbers ---------------------------------------------------
+
+
+def _div(num: float, den: float) -> float:
+    """Return ``num / den`` as a float, or nan if ``den`` is zero or either is nan."""
+    num, den = float(num), float(den)
+    if den == 0.0 or math.isnan(den) or math.isnan(num):
+        return _NAN
+    return num / den
+
+
+def decile_table(people: pd.DataFrame) -> pd.DataFrame:
+    """Return credit by audience decile, one row per decile present (ascending).
+
+    Args:
+        people: The ``people`` table (uses ``decile``, ``audience``, ``credit``,
+            ``credit_valuable``).
+
+    Returns:
+        Columns exactly :data:`sim.tables.DECILE_COLUMNS`: ``decile`` (int8),
+        ``people`` (int64), ``mean_audience`` (ties per person), ``credit`` and
+        ``credit_valuable`` (total credit, closures), ``credit_per_capita`` and
+        ``credit_valuable_per_capita`` (closures per person),
+        ``credit_valuable_per_audience`` (closures per tie of audience; nan if
+        the decile has no ties) and ``frac_brokering_valuable`` (share of the
+        decile's people with any valuable credit).
+    """
+    frame = pd.DataFrame(
+        {
+            "decile": people["decile"].to_numpy(dtype=np.int8),
+            "audience": people["audience"].to_numpy(dtype=np.float64),
+            "credit": people["credit"].to_numpy(dtype=np.float64),
+            "credit_valuable": people["credit_valuable"].to_numpy(dtype=np.float64),
+        }
+    )
+    frame["any_valuable"] = (frame["credit_valuable"] > 0).astype(np.float64)
+    grouped = frame.groupby("decile", sort=True)
+    sums = grouped[["audience", "credit", "credit_valuable", "any_valuable"]].sum()
+    count = grouped.size().to_numpy(dtype=np.int64)
+    audience = sums["audience"].to_numpy()
+    credit_valuable = sums["credit_valuable"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_audience = np.where(audience > 0, credit_valuable / audience, np.nan)
+    out = pd.DataFrame(
+        {
+            "decile": sums.index.to_numpy(dtype=np.int8),
+            "people": count,
+            "mean_audience": audience / count,
+            "credit": sums["credit"].to_numpy(),
+            "credit_valuable": credit_valuable,
+            "credit_per_capita": sums["credit"].to_numpy() / count,
+            "credit_valuable_per_capita": credit_valuable / count,
+            "credit_valuable_per_audience": per_audience,
+            "frac_brokering_valuable": sums["any_valuable"].to_numpy() / count,
+        }
+    )
+    return out.loc[:, list(DECILE_COLUMNS)].reset_index(drop=True)
+
+
+def headline(
+    people: pd.DataFrame, closures: pd.DataFrame, needs: pd.DataFrame, n_ties: int
+) -> dict[str, float | int]:
+    """Return the headline numbers of a run, JSON-ready (plain ints and floats).
+
+    Credit-based numbers use the ``credit`` / ``credit_valuable`` columns of
+    ``people``, so they follow the credit rule the run was measured with; with
+    rule ``broker`` a "share of valuable credit" is a share of valuable
+    referrals. Undefined numbers (e.g. no brokered closures) are ``nan``.
+
+    Keys (see :data:`HEADLINE_KEYS`): counts ``n_people``, ``n_ties``,
+    ``n_large``, ``n_small``, ``n_needs``, ``n_valuable_needs``, ``n_closed``,
+    ``n_direct``, ``n_brokered``, ``n_valuable_closed``, ``n_valuable_brokered``;
+    rates ``closure_rate`` (closed / needs) and ``valuable_closure_rate``;
+    ``small_population_share`` (small / people); ``small_share_valuable_brokered``
+    and ``small_share_brokered`` (share of valuable / all credit held by small
+    people); ``per_capita_ratio_large_small`` (valuable credit per large person
+    over valuable credit per small person); ``per_audience_ratio_small_large``
+    (valuable credit per tie of audience, small over large: cost-effectiveness);
+    ``frac_small_brokering_valuable`` and ``frac_large_brokering_valuable``
+    (share of the class with any valuable credit); ``weak_tie_share_brokered``
+    (share of referrals whose broker received the need over a weak tie);
+    ``mean_hops`` (ties), ``mean_days_to_close`` and ``median_days_to_close``
+    (days); ``top_decile_credit_share`` (share of valuable credit held by
+    decile 10); ``gini_audience`` and ``gini_credit_valuable``.
+
+    Args:
+        people: The ``people`` table.
+        closures: The ``closures`` table.
+        needs: The ``needs`` table.
+        n_ties: Ties in the network at the start of the run (count).
+
+    Returns:
+        A dict with exactly the keys of :data:`HEADLINE_KEYS`.
+    """
+    is_large = people["is_large"].to_numpy(dtype=bool)
+    audience = people["audience"].to_numpy(dtype=np.float64)
+    credit = people["credit"].to_numpy(dtype=np.float64)
+    credit_valuable = people["credit_valuable"].to_numpy(dtype=np.float64)
+    decile = people["decile"].to_numpy(dtype=np.int64)
+    small = ~is_large
+
+    n_people = int(len(people))
+    n_large = int(is_large.sum())
+    n_small = n_people - n_large
+
+    needs_valuable = _column(needs, "valuable", bool)
+    kind = _column(closures, "kind", object)
+    closed_valuable = _column(closures, "valuable", bool)
+    referral = kind == "referral"
+    hops = _column(closures, "hops", np.float64)
+    days = _column(closures, "days_to_close", np.float64)
+    arrival = _column(closures, "arrival_class", object)
+
+    n_needs = int(len(needs))
+    n_closed = int(len(closures))
+    n_brokered = int(referral.sum())
+
+    total_valuable = float(credit_valuable.sum())
+    cv_small = float(credit_valuable[small].sum())
+    cv_large = float(credit_valuable[is_large].sum())
+
+    def mean_of(values: np.ndarray) -> float:
+        return float(values.mean()) if values.size else _NAN
+
+    out: dict[str, float | int] = {
+        "n_people": n_people,
+        "n_ties": int(n_ties),
+        "n_large": n_large,
+        "n_small": n_small,
+        "n_needs": n_needs,
+        "n_valuable_needs": int(needs_valuable.sum()),
+        "n_closed": n_closed,
+        "n_direct": int((kind == "direct").sum()),
+        "n_brokered": n_brokered,
+        "n_valuable_closed": int(closed_valuable.sum()),
+        "n_valuable_brokered": int((closed_valuable & referral).sum()),
+        "closure_rate": _div(n_closed, n_needs),
+        "valuable_closure_rate": _div(closed_valuable.sum(), needs_valuable.sum()),
+        "small_population_share": _div(n_small, n_people),
+        "small_share_valuable_brokered": _div(cv_small, total_valuable),
+        "small_share_brokered": _div(credit[small].sum(), credit.sum()),
+        "per_capita_ratio_large_small": _div(_div(cv_large, n_large), _div(cv_small, n_small)),
+        "per_audience_ratio_small_large": _div(
+            _div(cv_small, audience[small].sum()), _div(cv_large, audience[is_large].sum())
+        ),
+        "frac_small_brokering_valuable": mean_of(credit_valuable[small] > 0),
+        "frac_large_brokering_valuable": mean_of(credit_valuable[is_large] > 0),
+        "weak_tie_share_brokered": mean_of(arrival[referral] == "weak"),
+        "mean_hops": mean_of(hops),
+        "mean_days_to_close": mean_of(days),
+        "median_days_to_close": float(np.median(days)) if days.size else _NAN,
+        "top_decile_credit_share": _div(credit_valuable[decile == 10].sum(), total_valuable),
+        "gini_audience": gini(audience),
+        "gini_credit_valuable": gini(credit_valuable),
+    }
+    assert tuple(out) == HEADLINE_KEYS
+    return out
+
+
+# --- inequality and uncertainty ----------------------------------------------------
+
+
+def _nonnegative(values: Any) -> np.ndarray:
+    x = np.asarray(values, dtype=np.float64).ravel()
+    if np.isnan(x).any():
+        raise ValueError("values must not contain nan")
+    if (x < 0).any():
+        raise ValueError("values must be >= 0")
+    return x
+
+
+def lorenz_curve(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Return the Lorenz curve of non-negative values.
+
+    Args:
+        values: Non-negative amounts (any units), e.g. audiences or credit.
+
+    Returns:
+        ``(pop_share, value_share)``, each of length ``n + 1`` starting at 0
+        and ending at 1: after sorting ascending, the poorest ``i / n`` of the
+        population hold ``value_share[i]`` of the total. ``value_share`` is all
+        nan when the total is zero (the shares are undefined).
+
+    Raises:
+        ValueError: If any value is negative or nan.
+    """
+    x = np.sort(_nonnegative(values))
+    n = x.size
+    pop_share = np.arange(n + 1, dtype=np.float64) / max(n, 1)
+    total = x.sum()
+    if total == 0:
+        return pop_share, np.full(n + 1, np.nan)
+    value_share = np.concatenate(([0.0], np.cumsum(x))) / total
+    value_share[-1] = 1.0
+    return pop_share, value_share
+
+
+def gini(values: Any) -> float:
+    """Return the Gini coefficient of non-negative values.
+
+    Exact formula on the ascending sorted values ``x_1 <= ... <= x_n``:
+    ``G = sum_i (2 i - n - 1) x_i / (n * sum_i x_i)``. It is 0 when all values
+    are equal and ``(n - 1) / n`` when one person holds everything; it equals
+    one minus twice the area under :func:`lorenz_curve`.
+
+    Args:
+        values: Non-negative amounts (any units).
+
+    Returns:
+        The coefficient (dimensionless, in [0, 1)); nan for no values or a zero
+        total.
+
+    Raises:
+        ValueError: If any value is negative or nan.
+    """
+    x = np.sort(_nonnegative(values))
+    n = x.size
+    total = x.sum()
+    if n == 0 or total == 0:
+        return _NAN
+    if x[0] == x[-1]:
+        return 0.0
+    weights = 2.0 * np.arange(1, n + 1, dtype=np.float64) - n - 1
+    return float(max(0.0, (weights @ x) / (n * total)))
+
+
+def bootstrap_ci(
+    values: Any,
+    stat: Callable[..., Any] = np.mean,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    rng: np.random.Generator | int | None = None,
+) -> tuple[float, float]:
+    """Return a percentile-bootstrap confidence interval of a statistic.
+
+    Resamples ``values`` with replacement ``n_boot`` times, applies ``stat`` to
+    each resample and returns the ``(1 - level) / 2`` and ``(1 + level) / 2``
+    quantiles of the results. nan values are dropped first (e.g. runs where a
+    ratio was undefined).
+
+    Args:
+        values: One number per run (any units).
+        stat: Statistic of a 1-d array (default the mean). If it accepts
+            ``axis=1`` it is applied to all resamples at once.
+        n_boot: Number of resamples (count, >= 1).
+        level: Confidence level (in (0, 1)).
+        rng: Generator or seed; None means seed 0, so the interval is
+            deterministic.
+
+    Returns:
+        ``(low, high)`` in the units of ``stat``; ``(nan, nan)`` when no values
+        remain.
+
+    Raises:
+        ValueError: If ``n_boot`` < 1 or ``level`` is not in (0, 1).
+    """
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot!r}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    x = np.asarray(values, dtype=np.float64).ravel()
+    x = x[~np.isnan(x)]
+    if x.size == 0:
+        return _NAN, _NAN
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng or 0)
+    # Resample in blocks of at most ~4 million numbers to bound memory.
+    block = max(1, 4_000_000 // x.size)
+    stats: list[np.ndarray] = []
+    for start in range(0, n_boot, block):
+        size = min(block, n_boot - start)
+        samples = x[gen.integers(0, x.size, size=(size, x.size))]
+        stats.append(_apply_rows(stat, samples))
+    boots = np.concatenate(stats)
+    alpha = (1.0 - level) / 2.0
+    low, high = np.quantile(boots, [alpha, 1.0 - alpha])
+    return float(low), float(high)
+
+
+def _apply_rows(stat: Callable[..., Any], samples: np.ndarray) -> np.ndarray:
+    """Apply ``stat`` to each row, vectorised through ``axis=1`` when supported."""
+    try:
+        result = np.asarray(stat(samples, axis=1), dtype=np.float64)
+        if result.shape == (samples.shape[0],):
+            return result
+    except TypeError:
+        pass
+    return np.array([float(stat(row)) for row in samples], dtype=np.float64)
