@@ -47,6 +47,10 @@ class ConfigError(ValueError):
         self.key = key
         self.message = message
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        # Picklable, so process-based Hydra launchers (joblib, submitit) can return it.
+        return (type(self), (self.key, self.message))
+
 
 @dataclass
 class PeopleConfig:

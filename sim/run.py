@@ -22,10 +22,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim import kernels, measures
-from sim.percolation import cascade_metrics
 from sim.config import Config, to_dict, validate
 from sim.engine import CLOSED, EXPIRED
 from sim.model import ReferralModel
+from sim.percolation import cascade_metrics
 from sim.rng import stream
 from sim.tables import (
     CASCADE_COLUMNS,

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from sim import Config, run
 from sim.config import MeetupConfig, NeedsConfig, NetworkConfig, PeopleConfig, ResponseConfig
 
-configs = st.builds(
-    lambda seed, n, degree, topics, rate, hop, life, pass_base, know, reposts, network, meet: Config(
+
+def _config(seed, n, degree, topics, rate, hop, life, pass_base, know, reposts, network, meet):
+    return Config(
         seed=seed,
         days=25,
         people=PeopleConfig(n=n, n_topics=topics),
@@ -18,7 +19,11 @@ configs = st.builds(
         needs=NeedsConfig(rate=rate, lifetime_days=life, seeker_reposts=reposts),
         response=ResponseConfig(hop_limit=hop, pass_base=pass_base, know_scale=know),
         meetups=MeetupConfig(rate=meet, attend_prob=0.5, new_tie_prob=0.3),
-    ),
+    )
+
+
+configs = st.builds(
+    _config,
     seed=st.integers(0, 2**31),
     n=st.integers(5, 120),
     degree=st.floats(1.5, 8.0),

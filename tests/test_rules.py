@@ -9,8 +9,8 @@ from conftest import make_world, quiet_config
 from sim import kernels
 from sim.config import MeetupConfig
 from sim.engine import CLOSED, EXPIRED, OPEN, bernoulli_indices
-from sim.run import collect
 from sim.model import ReferralModel
+from sim.run import collect
 
 STAR = [(0, 1), (0, 2), (0, 3), (0, 4)]
 PATH = [(0, 1), (1, 2), (2, 3)]
