@@ -68,18 +68,15 @@ def set_strength(e, w, eu, ev, excess, excess_sum, scale, floor):
 
 
 @njit(cache=True)
-def insert_tie(a, b, w, row_start, row_len, nbr, nbr_edge, eu, ev, excess, excess_sum, n_edges,
-               scale, floor):
+def insert_tie(a, b, w, row_start, row_len, row_cap, nbr, nbr_edge, eu, ev, excess, excess_sum,
+               n_edges, scale, floor):
     """Insert the new tie a-b with strength ``w`` as edge id ``n_edges``.
 
     Returns:
         True on success; False (nothing changed) when either row is full or the
         edge arrays are, and the caller must make room first.
     """
-    n = row_len.shape[0]
-    cap_a = (row_start[a + 1] if a + 1 < n else nbr.shape[0]) - row_start[a]
-    cap_b = (row_start[b + 1] if b + 1 < n else nbr.shape[0]) - row_start[b]
-    if row_len[a] >= cap_a or row_len[b] >= cap_b or n_edges >= eu.shape[0]:
+    if row_len[a] >= row_cap[a] or row_len[b] >= row_cap[b] or n_edges >= eu.shape[0]:
         return False
     e = n_edges
     eu[e] = min(a, b)
@@ -98,7 +95,7 @@ def insert_tie(a, b, w, row_start, row_len, nbr, nbr_edge, eu, ev, excess, exces
 
 @njit(cache=True)
 def relayout(row_start, row_len, nbr, nbr_edge, new_cap):
-    """Copy the padded CSR into rows of capacity ``new_cap`` (order kept)."""
+    """Copy the padded CSR into consecutive rows of capacity ``new_cap``."""
     n = row_len.shape[0]
     new_start = np.empty(n, np.int64)
     total = 0
@@ -113,6 +110,28 @@ def relayout(row_start, row_len, nbr, nbr_edge, new_cap):
             new_nbr[t + k] = nbr[s + k]
             new_edge[t + k] = nbr_edge[s + k]
     return new_start, new_nbr, new_edge
+
+
+@njit(cache=True)
+def move_rows(people, new_cap, row_start, row_len, row_cap, nbr, nbr_edge, end):
+    """Move the rows of ``people`` to fresh room from ``end`` with capacity ``new_cap``.
+
+    The old slots become garbage. ``nbr`` must have room up to ``end + sum(new_cap)``.
+
+    Returns:
+        The new end of the used part of ``nbr``.
+    """
+    for q in range(people.shape[0]):
+        i = people[q]
+        s = row_start[i]
+        for k in range(row_len[i]):
+            nbr[end + k] = nbr[s + k]
+            nbr_edge[end + k] = nbr_edge[s + k]
+            nbr[s + k] = -1
+        row_start[i] = end
+        row_cap[i] = new_cap[q]
+        end += new_cap[q]
+    return end
 
 
 @njit(cache=True)

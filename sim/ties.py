@@ -1,9 +1,11 @@
 """Tie state: a padded CSR adjacency with strengths that decay and grow.
 
 Row ``i`` of the adjacency holds ``row_len[i]`` neighbours starting at
-``row_start[i]``, with free slots up to the next row's start, so ties created
-during a run (closures, meetups) are inserted in place; when a row is full the
-whole layout is copied once with more room (amortised O(1) per new tie).
+``row_start[i]``, with room for ``row_cap[i]``, so ties created during a run
+(closures, meetups) are inserted in place. A full row moves to fresh room at
+the end of the slot array with twice the capacity (amortised O(1) per new
+tie); once moved rows leave more garbage than live slots, the whole layout is
+compacted.
 Strength of tie ``e`` is ``floor + scale * excess[e]`` (see ``sim.kernels``).
 """
 
@@ -37,8 +39,8 @@ def _fill_rows(n, eu, ev, row_start, row_len, nbr, nbr_edge):
 
 
 @njit(cache=True)
-def _insert_batch(a, b, w, gain, row_start, row_len, nbr, nbr_edge, eu, ev, excess, excess_sum,
-                  n_edges, scale, floor):
+def _insert_batch(a, b, w, gain, row_start, row_len, row_cap, nbr, nbr_edge, eu, ev, excess,
+                  excess_sum, n_edges, scale, floor):
     """Create ties a[i]-b[i] (strength w[i]); a pair tied meanwhile is strengthened by gain."""
     for i in range(a.shape[0]):
         e = kernels.find_tie(a[i], b[i], row_start, row_len, nbr, nbr_edge)
@@ -47,8 +49,8 @@ def _insert_batch(a, b, w, gain, row_start, row_len, nbr, nbr_edge, eu, ev, exce
             kernels.set_strength(e, old + gain[i] * (1.0 - old), eu, ev, excess, excess_sum,
                                  scale, floor)
         else:
-            ok = kernels.insert_tie(a[i], b[i], w[i], row_start, row_len, nbr, nbr_edge, eu, ev,
-                                    excess, excess_sum, n_edges, scale, floor)
+            ok = kernels.insert_tie(a[i], b[i], w[i], row_start, row_len, row_cap, nbr, nbr_edge,
+                                    eu, ev, excess, excess_sum, n_edges, scale, floor)
             if not ok:
                 return -1 - i
             n_edges += 1
@@ -63,6 +65,8 @@ class TieState:
         n: Number of people.
         row_start: int64 start of each row in ``nbr`` (length n).
         row_len: int32 number of ties of each person (current audience).
+        row_cap: int32 slots reserved for each row.
+        end: Used length of ``nbr`` (slots past it are free room).
         nbr: int32 neighbour of each slot (-1 in free slots).
         nbr_edge: int32 edge id of each slot.
         eu, ev: int32 endpoints of each edge (``eu < ev``); ``n_edges`` are used.
@@ -75,6 +79,8 @@ class TieState:
     n: int
     row_start: np.ndarray
     row_len: np.ndarray
+    row_cap: np.ndarray
+    end: int
     nbr: np.ndarray
     nbr_edge: np.ndarray
     eu: np.ndarray
@@ -106,8 +112,8 @@ class TieState:
         eu[:m], ev[:m] = u, v
         excess[:m] = np.asarray(w, np.float64) - floor
         excess_sum = np.bincount(u, excess[:m], minlength=n) + np.bincount(v, excess[:m], n)
-        return cls(n, row_start, row_len, nbr, nbr_edge, eu, ev, excess, excess_sum, m, 1.0,
-                   float(floor))
+        return cls(n, row_start, row_len, cap.astype(np.int32), int(nbr.shape[0]), nbr, nbr_edge,
+                   eu, ev, excess, excess_sum, m, 1.0, float(floor))
 
     # --- reading ---------------------------------------------------------------
     def strengths(self) -> np.ndarray:
@@ -180,9 +186,9 @@ class TieState:
         gain = np.ascontiguousarray(gain, np.float64)
         self._make_room(np.concatenate([a, b]))
         before = self.n_edges
-        out = _insert_batch(a, b, w, gain, self.row_start, self.row_len, self.nbr, self.nbr_edge,
-                            self.eu, self.ev, self.excess, self.excess_sum, self.n_edges,
-                            self.scale, self.floor)
+        out = _insert_batch(a, b, w, gain, self.row_start, self.row_len, self.row_cap, self.nbr,
+                            self.nbr_edge, self.eu, self.ev, self.excess, self.excess_sum,
+                            self.n_edges, self.scale, self.floor)
         if out < 0:  # cannot happen after _make_room; guard against silent loss
             raise RuntimeError(f"tie insertion ran out of room at pair {-1 - out}")
         self.n_edges = int(out)
@@ -191,15 +197,22 @@ class TieState:
     def _make_room(self, endpoints: np.ndarray) -> None:
         """Ensure every row named in ``endpoints`` has a free slot per mention."""
         people, wanted = np.unique(endpoints, return_counts=True)
-        ends = np.append(self.row_start[1:], self.nbr.shape[0])
-        free = ends[people] - self.row_start[people] - self.row_len[people]
-        short = wanted > free
+        short = wanted > self.row_cap[people] - self.row_len[people]
         if short.any():
-            cap = (ends - self.row_start).astype(np.int64)
             grow = people[short]
-            cap[grow] = 2 * (self.row_len[grow] + wanted[short]) + SLACK_MIN
-            self.row_start, self.nbr, self.nbr_edge = kernels.relayout(
-                self.row_start, self.row_len, self.nbr, self.nbr_edge, cap)
+            new_cap = (2 * (self.row_len[grow] + wanted[short]) + SLACK_MIN).astype(np.int64)
+            room = self.end + int(new_cap.sum())
+            if room > self.nbr.shape[0]:
+                size = max(room, self.nbr.shape[0] + self.nbr.shape[0] // 4)
+                for name in ("nbr", "nbr_edge"):
+                    old = getattr(self, name)
+                    new = np.full(size, -1, np.int32)
+                    new[: self.end] = old[: self.end]
+                    setattr(self, name, new)
+            self.end = int(kernels.move_rows(grow, new_cap, self.row_start, self.row_len,
+                                             self.row_cap, self.nbr, self.nbr_edge, self.end))
+            if self.end > 2 * int(self.row_cap.sum(dtype=np.int64)):
+                self._compact()
         need = self.n_edges + endpoints.shape[0] // 2
         if need > self.eu.shape[0]:
             size = max(need, 2 * self.eu.shape[0])
@@ -208,6 +221,12 @@ class TieState:
                 new = np.zeros(size, old.dtype)
                 new[: self.n_edges] = old[: self.n_edges]
                 setattr(self, name, new)
+
+    def _compact(self) -> None:
+        """Lay every row out again, consecutively, dropping moved rows' garbage."""
+        self.row_start, self.nbr, self.nbr_edge = kernels.relayout(
+            self.row_start, self.row_len, self.nbr, self.nbr_edge, self.row_cap)
+        self.end = int(self.nbr.shape[0])
 
 
 def initial_strengths(n: int, u: np.ndarray, v: np.ndarray, cfg: TiesConfig,
