@@ -147,7 +147,8 @@ class TiesConfig:
             so a tie sharing half its contacts is strong (about 0.73), as
             strength and overlap rise together in phone networks (Onnela 2007).
         strength_noise: Standard deviation of the logit noise. Default 1.0.
-        min_strength: Lowest initial strength (strength units, in (0, 1]).
+        min_strength: Lowest initial strength (strength units, in (0, 1], at
+            least ``floor`` so that decay never raises a tie). Default 0.05.
         weak_below: Ties weaker than this are *weak*. Default 0.2.
         strong_above: Ties at least this strong are *strong*. Default 0.5.
         decay_per_day: Daily relative decay of strength toward ``floor``
@@ -164,7 +165,7 @@ class TiesConfig:
     strength_base: float = -2.0
     strength_embeddedness: float = 6.0
     strength_noise: float = 1.0
-    min_strength: float = 0.01
+    min_strength: float = 0.05
     weak_below: float = 0.2
     strong_above: float = 0.5
     decay_per_day: float = 0.002
@@ -180,7 +181,7 @@ class NeedsConfig:
 
     Attributes:
         rate: Daily probability that a person posts a need (1/day). Default
-            0.002, about one need per person every 18 months.
+            0.002, about one need per person every 500 days (16 months).
         lifetime_days: Days a need stays open before it expires (days). Default 7.
         value_log_mean: Mean of log value (log units). Default 0.
         value_log_sd: Standard deviation of log value (log units). Default 1.0,
@@ -481,6 +482,11 @@ def validate(config: Config) -> Config:
             "ties.weak_below",
             f"must not exceed ties.strong_above ({config.ties.strong_above:g}); "
             f"got {config.ties.weak_below:g}",
+        )
+    if config.ties.min_strength < config.ties.floor:
+        raise ConfigError(
+            "ties.min_strength",
+            f"must be at least ties.floor ({config.ties.floor:g}); got {config.ties.min_strength:g}",
         )
     if config.network.name == "edgelist" and not config.network.path:
         raise ConfigError("network.path", "required with network=edgelist (an edge-list file)")

@@ -150,10 +150,16 @@ def _meetups(meeting, comm_ptr, comm_members, attend_prob, max_attendees, gain, 
     n_new = 0
     att = np.empty(max_attendees, np.int32)
     for c in meeting:
+        # Members answer the invitation in a random cyclic order, so the size cap
+        # does not favour low person ids.
+        lo, size = comm_ptr[c], comm_ptr[c + 1] - comm_ptr[c]
+        offset = rng.integers(0, size)
         m = 0
-        for q in range(comm_ptr[c], comm_ptr[c + 1]):
-            if rng.random() < attend_prob and m < max_attendees:
-                att[m] = comm_members[q]
+        for r in range(size):
+            if m >= max_attendees:
+                break
+            if rng.random() < attend_prob:
+                att[m] = comm_members[lo + (offset + r) % size]
                 m += 1
         for x in range(m):
             for y in range(x + 1, m):

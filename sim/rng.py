@@ -14,13 +14,13 @@ import numpy as np
 #: Stream names and their fixed spawn keys. Append new names; never reorder.
 STREAMS: dict[str, int] = {
     "network": 0,
-    "communities": 1,
+    "communities": 1,  # reserved (label propagation draws from "network")
     "strengths": 2,
     "people": 3,
     "needs": 4,
     "attention": 5,
     "response": 6,
-    "ties": 7,
+    "ties": 7,  # reserved
     "meetups": 8,
     "cascade": 9,
     "knockout": 10,

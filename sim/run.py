@@ -360,7 +360,8 @@ def summarize(metrics: dict[str, Any], config: Config) -> str:
             f"  large cascades: {pct(m['large_cascade_share'])} of cascades, reaching "
             f"{pct(m['large_cascade_reach_fraction'])} of people each "
             f"(percolation theory: {pct(m['theory_giant_fraction'])})",
-            f"  {num(m['edge_checks_per_second'] / 1e6, '.1f')} million tie checks per second",
+            f"  {num(m.get('edge_checks_per_second', math.nan) / 1e6, '.1f')} million tie checks "
+            "per second",
         ])
     large_pct = 100 * config.measures.large_fraction
     lines = [

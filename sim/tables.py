@@ -14,7 +14,8 @@ of the ``people`` table; ``-1`` means "nobody".
     ``topic`` int32; ``value`` float64; ``valuable`` bool; ``hops`` int32: ties
     from seeker to provider along the path; ``path`` list[int32]: seeker, the
     carriers, [broker,] provider; ``path_strengths`` list[float64]: strength of
-    each tie on the path at the start of the closing day (len(path) - 1 values);
+    each tie on the path on the day the need crossed it (for a referral, the
+    broker-provider tie on the closing day); len(path) - 1 values;
     ``arrival_strength`` float64: strength of the tie over which the closer
     (the provider for direct, the broker for a referral) received the need;
     ``arrival_class`` str: ``weak`` / ``medium`` / ``strong``; ``new_tie`` bool:

@@ -1,0 +1,1073 @@
+"""Social networks: generators, an edge-list reader and tie-level structure.
+
+Every generator returns a :class:`RawGraph`: a simple undirected graph (no
+self-loops, no multi-edges) stored as two sorted ``int32`` endpoint arrays with
+``u < v``, plus one community id per person. Later stages build the adjacency
+with :func:`to_csr`, the embeddedness of each tie with
+:func:`neighbourhood_overlap` (Onnela et al. 2007) and, for generators without
+planted communities, communities with :func:`label_propagation`.
+
+All generators are deterministic given the :class:`numpy.random.Generator`
+passed in and draw from no other source of randomness (the numba kernels take
+the generator itself as an argument). Large graphs are built with numpy and
+numba only; networkx is used for the karate club and nothing else.
+
+Units: ``n`` is a number of people, degrees and ``mean_degree`` are ties per
+person, probabilities are in [0, 1].
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from sim.config import NETWORKS, ConfigError, NetworkConfig
+
+__all__ = [
+    "RawGraph",
+    "generate",
+    "label_propagation",
+    "neighbourhood_overlap",
+    "read_edgelist",
+    "to_csr",
+]
+
+# Largest number of decimal digits accepted in a node id (fits in int64).
+_MAX_ID_DIGITS = 18
+# People and ties are indexed with int32.
+_MAX_INT32 = 2**31 - 1
+# Rounds of stub matching in ``default`` (later rounds re-match dropped pairs).
+_REMATCH_ROUNDS = 4
+_INTERNAL_ROUNDS = 2
+
+
+@dataclass
+class RawGraph:
+    """A simple undirected graph with one community per person.
+
+    Attributes:
+        n: Number of people (count).
+        u: ``int32`` first endpoint of each tie; ``u < v``, pairs unique and sorted
+            lexicographically by ``(u, v)``.
+        v: ``int32`` second endpoint of each tie.
+        community: ``int32`` community of each person, values ``0..C-1``, every id
+            used.
+        labels: ``int64`` original node ids of an edge list (person ``i`` had id
+            ``labels[i]``); ``None`` for generated graphs.
+        name: Name of the generator that made the graph.
+    """
+
+    n: int
+    u: np.ndarray
+    v: np.ndarray
+    community: np.ndarray
+    labels: np.ndarray | None
+    name: str
+
+    @property
+    def n_edges(self) -> int:
+        """Number of ties (count)."""
+        return int(self.u.size)
+
+    def degrees(self) -> np.ndarray:
+        """Return the number of ties of each person (``int64``, length ``n``)."""
+        return np.bincount(self.u, minlength=self.n) + np.bincount(self.v, minlength=self.n)
+
+
+# --- small helpers --------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _simple_pairs(
+    n: int, a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keep the first occurrence of every pair; drop self-loops and repeats.
+
+    A counting sort by the smaller endpoint keeps the input order within each
+    bucket, so "first" means first in the input: pairs already accepted can be
+    passed first and only the new ones are ever rejected.
+
+    Args:
+        n: Number of people (count); endpoints are in ``[0, n)``.
+        a: First endpoint of each pair (any orientation).
+        b: Second endpoint of each pair.
+
+    Returns:
+        ``(u, v, kept, rejected)``: ``int32`` kept pairs with ``u < v``, sorted
+        lexicographically, the ``int32`` input position of each kept pair and
+        the input positions of the dropped pairs.
+    """
+    m = a.size
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    n_loops = 0
+    for e in range(m):
+        if a[e] == b[e]:
+            n_loops += 1
+        else:
+            ptr[min(a[e], b[e]) + 1] += 1
+    for r in range(n):
+        ptr[r + 1] += ptr[r]
+    hi = np.empty(m - n_loops, dtype=np.int32)
+    pos_of = np.empty(m - n_loops, dtype=np.int32)
+    rejected = np.empty(m, dtype=np.int32)
+    n_rej = 0
+    fill = ptr[:-1].copy()
+    for e in range(m):
+        x = a[e]
+        y = b[e]
+        if x == y:
+            rejected[n_rej] = e
+            n_rej += 1
+            continue
+        lo = min(x, y)
+        hi[fill[lo]] = max(x, y)
+        pos_of[fill[lo]] = e
+        fill[lo] += 1
+    out_u = np.empty(m - n_loops, dtype=np.int32)
+    out_v = np.empty(m - n_loops, dtype=np.int32)
+    kept = np.empty(m - n_loops, dtype=np.int32)
+    mark = np.full(n, -1, dtype=np.int32)
+    k = 0
+    for r in range(n):
+        first = k
+        for p in range(ptr[r], ptr[r + 1]):
+            y = hi[p]
+            if mark[y] == r:
+                rejected[n_rej] = pos_of[p]
+                n_rej += 1
+            else:
+                mark[y] = r
+                out_u[k] = r
+                out_v[k] = y
+                kept[k] = pos_of[p]
+                k += 1
+        if k - first > 32:
+            order = np.argsort(out_v[first:k])
+            out_v[first:k] = out_v[first:k][order]
+            kept[first:k] = kept[first:k][order]
+        else:  # insertion sort: rows are short
+            for i in range(first + 1, k):
+                y = out_v[i]
+                q = kept[i]
+                j = i - 1
+                while j >= first and out_v[j] > y:
+                    out_v[j + 1] = out_v[j]
+                    kept[j + 1] = kept[j]
+                    j -= 1
+                out_v[j + 1] = y
+                kept[j + 1] = q
+    return out_u[:k], out_v[:k], kept[:k], rejected[:n_rej]
+
+
+def _canonical_unique(n: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Turn endpoint pairs into a simple graph's sorted ``(u, v)`` arrays.
+
+    Drops self-loops, orients each pair so that ``u < v`` and removes duplicates.
+
+    Args:
+        n: Number of people (count); every endpoint is in ``[0, n)``.
+        a: First endpoints (any integer dtype).
+        b: Second endpoints.
+
+    Returns:
+        ``(u, v)`` as ``int32`` arrays, sorted lexicographically.
+    """
+    u, v, _, _ = _simple_pairs(n, _as_index(a), _as_index(b))
+    return u, v
+
+
+def _as_index(x: np.ndarray) -> np.ndarray:
+    """Return ``x`` as a contiguous ``int32`` array (people and pair positions)."""
+    if np.size(x) >= _MAX_INT32:
+        raise ValueError(f"too many ties for int32 indices ({np.size(x)})")
+    return np.ascontiguousarray(x, dtype=np.int32)
+
+
+@njit(cache=True)
+def _merge_pairs(
+    u1: np.ndarray, v1: np.ndarray, u2: np.ndarray, v2: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Merge two lexicographically sorted pair lists (no pair in both)."""
+    m1 = u1.size
+    m2 = u2.size
+    u = np.empty(m1 + m2, dtype=np.int32)
+    v = np.empty(m1 + m2, dtype=np.int32)
+    i = 0
+    j = 0
+    for k in range(m1 + m2):
+        if j >= m2 or (i < m1 and (u1[i] < u2[j] or (u1[i] == u2[j] and v1[i] < v2[j]))):
+            u[k] = u1[i]
+            v[k] = v1[i]
+            i += 1
+        else:
+            u[k] = u2[j]
+            v[k] = v2[j]
+            j += 1
+    return u, v
+
+
+def _add_pairs(
+    n: int, u: np.ndarray, v: np.ndarray, a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Add candidate pairs ``(a, b)`` to the simple graph ``(u, v)``.
+
+    Candidates that are self-loops, already in the graph, or repeat an earlier
+    candidate are dropped.
+
+    Args:
+        n: Number of people (count).
+        u: Sorted first endpoints of the graph (``int32``, ``u < v``).
+        v: Second endpoints of the graph.
+        a: First endpoints of the candidates.
+        b: Second endpoints of the candidates.
+
+    Returns:
+        ``(u, v, rejected)``: the merged simple graph, sorted, and the positions
+        in ``a`` of the dropped candidates.
+    """
+    cu, cv, kept, rejected = _simple_pairs(n, _as_index(a), _as_index(b))
+    if u.size == 0:
+        return cu, cv, rejected
+    old = u.astype(np.int64) * n + v
+    new = cu.astype(np.int64) * n + cv
+    pos = np.minimum(np.searchsorted(old, new), old.size - 1)
+    found = old[pos] == new
+    del old, new, pos
+    u, v = _merge_pairs(u, v, cu[~found], cv[~found])
+    return u, v, np.concatenate([rejected, kept[found]])
+
+
+def _stochastic_round(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Round each value down or up at random so that the expectation is ``x``."""
+    return np.floor(x + rng.random(x.shape)).astype(np.int64)
+
+
+def _powerlaw_degrees(
+    n: int,
+    mean_degree: float,
+    exponent: float,
+    max_degree: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Draw a heavy-tailed degree sequence with a given mean.
+
+    Degrees are a Pareto law ``P(k) ~ k**-exponent`` whose scale is chosen (by
+    bisection on the sampled values) so that the mean of the capped sequence is
+    ``mean_degree``; each value is then rounded at random, up or down, so that
+    rounding does not bias the mean. Degrees lie in ``[kmin, kmax]`` with
+    ``kmin = 1`` (0 when ``mean_degree < 1``) and ``kmax = max_degree`` or, when
+    that is 0, the structural cut-off ``sqrt(n * mean_degree)``; ``kmax`` never
+    exceeds ``n - 1``.
+
+    Args:
+        n: Number of people (count).
+        mean_degree: Target mean degree (ties per person).
+        exponent: Power-law exponent (dimensionless, > 2).
+        max_degree: Largest degree (ties); 0 for the structural cut-off.
+        rng: Random generator.
+
+    Returns:
+        ``int64`` degree of each person.
+    """
+    kmin = 1.0 if mean_degree >= 1 else 0.0
+    kmax = float(max_degree) if max_degree > 0 else math.sqrt(n * mean_degree)
+    kmax = max(kmin, min(math.floor(kmax), n - 1))
+    alpha = exponent - 1.0
+    base = (1.0 - rng.random(n)) ** (-1.0 / alpha)  # Pareto with scale 1, >= 1
+    ordered = np.sort(base)
+    prefix = np.concatenate([[0.0], np.cumsum(ordered)])
+
+    def mean_at(scale: float) -> float:  # mean of clip(scale * base, kmin, kmax)
+        lo = int(np.searchsorted(ordered, kmin / scale, side="right"))
+        hi = int(np.searchsorted(ordered, kmax / scale, side="left"))
+        total = kmin * lo + scale * (prefix[hi] - prefix[lo]) + kmax * (n - hi)
+        return total / n
+
+    lo, hi = 1e-12, max(float(mean_degree), 1.0)
+    while mean_at(hi) < mean_degree and hi < kmax:
+        hi *= 2.0
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        if mean_at(mid) < mean_degree:
+            lo = mid
+        else:
+            hi = mid
+    target = np.clip(hi * base, kmin, kmax)
+    return np.minimum(_stochastic_round(target, rng), int(kmax))
+
+
+def _pair_stubs(stubs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pair consecutive stubs ``(0, 1), (2, 3), ...``; an odd last stub is dropped."""
+    m = stubs.size // 2
+    return stubs[0 : 2 * m : 2], stubs[1 : 2 * m : 2]
+
+
+@njit(cache=True)
+def _shuffle_pair_in_groups(
+    stubs: np.ndarray, group_ptr: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Randomly match stubs within each group.
+
+    Args:
+        stubs: Person of each stub, grouped: group ``g`` is
+            ``stubs[group_ptr[g]:group_ptr[g + 1]]``. Shuffled in place.
+        group_ptr: ``int64`` group boundaries (length groups + 1).
+        rng: Random generator (advanced in place).
+
+    Returns:
+        ``(a, b, leftover)``: matched endpoints and the one unmatched stub of
+        each group with an odd number of stubs.
+    """
+    m = stubs.size
+    a = np.empty(m // 2, dtype=stubs.dtype)
+    b = np.empty(m // 2, dtype=stubs.dtype)
+    leftover = np.empty(group_ptr.size, dtype=stubs.dtype)
+    n_pairs = 0
+    n_left = 0
+    for g in range(group_ptr.size - 1):
+        s = group_ptr[g]
+        e = group_ptr[g + 1]
+        for i in range(e - 1, s, -1):  # Fisher-Yates within [s, e)
+            j = s + rng.integers(0, i - s + 1)
+            tmp = stubs[i]
+            stubs[i] = stubs[j]
+            stubs[j] = tmp
+        k = s
+        while k + 1 < e:
+            a[n_pairs] = stubs[k]
+            b[n_pairs] = stubs[k + 1]
+            n_pairs += 1
+            k += 2
+        if k < e:
+            leftover[n_left] = stubs[k]
+            n_left += 1
+    return a[:n_pairs], b[:n_pairs], leftover[:n_left]
+
+
+def _community_sizes(n: int, mean_size: float, rng: np.random.Generator) -> np.ndarray:
+    """Draw log-normal community sizes (people) that add up to ``n``.
+
+    Sizes are log-normal with mean ``mean_size`` and log-sd 0.5, rounded, at
+    least 2; the last community takes the remainder (merged into the previous
+    one if it would have fewer than 2 people).
+    """
+    sigma = 0.5
+    mu = math.log(mean_size) - 0.5 * sigma**2
+    chunks: list[np.ndarray] = []
+    total = 0
+    while total < n:
+        draw = max(16, int(1.2 * (n - total) / mean_size) + 16)
+        sizes = np.maximum(2, np.rint(rng.lognormal(mu, sigma, draw))).astype(np.int64)
+        chunks.append(sizes)
+        total += int(sizes.sum())
+    sizes = np.concatenate(chunks)
+    ends = np.cumsum(sizes)
+    last = int(np.searchsorted(ends, n))  # first community reaching n
+    sizes = sizes[: last + 1].copy()
+    sizes[-1] = n - (int(ends[last - 1]) if last > 0 else 0)
+    if sizes.size > 1 and sizes[-1] < 2:
+        sizes[-2] += sizes[-1]
+        sizes = sizes[:-1]
+    return sizes
+
+
+# --- generators -----------------------------------------------------------------------------
+
+
+def _match_in_communities(
+    stubs: np.ndarray, community: np.ndarray, n_comm: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Randomly pair stubs within communities (people ids contiguous per community).
+
+    Args:
+        stubs: Person of each stub, sorted increasingly.
+        community: Community of each person.
+        n_comm: Number of communities.
+        rng: Random generator.
+
+    Returns:
+        ``(a, b, leftover)``: matched endpoints and one unmatched stub per
+        community with an odd number of stubs.
+    """
+    group_ptr = np.zeros(n_comm + 1, dtype=np.int64)
+    np.cumsum(np.bincount(community[stubs], minlength=n_comm), out=group_ptr[1:])
+    stubs = stubs.copy()
+    return _shuffle_pair_in_groups(stubs, group_ptr, rng)
+
+
+def _match_globally(
+    stubs: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Randomly pair stubs across everyone; returns ``(a, b, leftover)``."""
+    stubs = stubs[rng.permutation(stubs.size)]
+    a, b = _pair_stubs(stubs)
+    return a, b, stubs[2 * a.size :]
+
+
+def _gen_default(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
+    """Heavy-tailed degrees, planted communities and clustering (see :func:`generate`)."""
+    deg = _powerlaw_degrees(n, cfg.mean_degree, cfg.degree_exponent, cfg.max_degree, rng)
+    sizes = _community_sizes(n, cfg.community_size, rng)
+    n_comm = int(sizes.size)
+    community = np.repeat(np.arange(n_comm, dtype=np.int32), sizes)
+    k_int = _stochastic_round(deg * (1.0 - cfg.mixing), rng)
+    k_int = np.minimum(np.minimum(k_int, deg), sizes[community] - 1)
+    people = np.arange(n, dtype=np.int32)
+    stubs_int = np.repeat(people, k_int)  # sorted, hence grouped by community
+    stubs_ext = np.repeat(people, deg - k_int)
+    del deg, k_int
+    u = np.empty(0, dtype=np.int32)
+    v = np.empty(0, dtype=np.int32)
+    # Stubs of pairs dropped as self-loops or repeats are matched again, a few times.
+    # Stubs of pairs dropped as self-loops or repeats are matched again: inside their
+    # community once more, then (a person may already be tied to most of a small
+    # community) across everyone.
+    for round_ in range(_REMATCH_ROUNDS):
+        a_int, b_int, left = _match_in_communities(stubs_int, community, n_comm, rng)
+        a_ext, b_ext, left_ext = _match_globally(np.concatenate([stubs_ext, left]), rng)
+        a = np.concatenate([a_int, a_ext])
+        b = np.concatenate([b_int, b_ext])
+        u, v, rejected = _add_pairs(n, u, v, a, b)
+        internal = rejected < a_int.size
+        stubs_int = np.sort(np.concatenate([a[rejected[internal]], b[rejected[internal]]]))
+        stubs_ext = np.concatenate([a[rejected[~internal]], b[rejected[~internal]], left_ext])
+        if round_ >= _INTERNAL_ROUNDS - 1:
+            stubs_ext = np.concatenate([stubs_ext, stubs_int])
+            stubs_int = stubs_int[:0]
+        if stubs_int.size + stubs_ext.size < 2:
+            break
+    return RawGraph(n=n, u=u, v=v, community=community, labels=None, name="default")
+
+
+def _gen_erdos_renyi(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
+    """G(n, p) with ``p = mean_degree / (n - 1)``, by sampling distinct pairs."""
+    p = min(1.0, cfg.mean_degree / (n - 1))
+    total = n * (n - 1) // 2
+    if total <= 2_000_000:  # small graphs: one Bernoulli draw per pair
+        iu, iv = np.triu_indices(n, k=1)
+        keep = rng.random(iu.size) < p
+        return _with_lpa(
+            n, iu[keep].astype(np.int32), iv[keep].astype(np.int32), rng, "erdos_renyi"
+        )
+    n_edges = int(rng.binomial(total, p))
+    # Sequential uniform draws, keeping each new pair, until n_edges distinct pairs:
+    # the first n_edges distinct pairs of an i.i.d. uniform sequence are a uniform set.
+    u = np.empty(0, dtype=np.int32)
+    v = np.empty(0, dtype=np.int32)
+    while u.size < n_edges:
+        need = n_edges - u.size
+        a = rng.integers(0, n, need, dtype=np.int64)
+        b = rng.integers(0, n, need, dtype=np.int64)
+        u, v, _ = _add_pairs(n, u, v, a, b)
+    return _with_lpa(n, u, v, rng, "erdos_renyi")
+
+
+@njit(cache=True)
+def _adj_append(
+    pool: np.ndarray,
+    top: int,
+    start: np.ndarray,
+    deg: np.ndarray,
+    cap: np.ndarray,
+    x: int,
+    y: int,
+) -> tuple[np.ndarray, int]:
+    """Append ``y`` to the growable neighbour list of ``x`` kept in ``pool``."""
+    if deg[x] == cap[x]:
+        new_cap = max(4, 2 * cap[x])
+        if top + new_cap > pool.size:
+            bigger = np.empty(max(pool.size * 3 // 2, top + new_cap) + 16, dtype=pool.dtype)
+            bigger[:top] = pool[:top]
+            pool = bigger
+        pool[top : top + deg[x]] = pool[start[x] : start[x] + deg[x]]
+        start[x] = top
+        cap[x] = new_cap
+        top += new_cap
+    pool[start[x] + deg[x]] = y
+    deg[x] += 1
+    return pool, top
+
+
+@njit(cache=True)
+def _grow_pa(
+    n: int, m: int, triad_prob: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Barabási-Albert growth, with Holme-Kim triad formation if ``triad_prob > 0``.
+
+    Starts from a star on ``m + 1`` people (person 0 is the centre); each later
+    person links to ``m`` distinct existing people. A preferential-attachment
+    step picks uniformly from the list of tie endpoints (probability proportional
+    to degree); after it, each further tie is, with probability ``triad_prob``,
+    a triad step to a random neighbour of the last preferential target not yet
+    linked (Holme and Kim 2002), else another preferential step.
+
+    Args:
+        n: Number of people (count, > m).
+        m: Ties added per new person (count, >= 1).
+        triad_prob: Probability of a triad-formation step (probability).
+        rng: Random generator (advanced in place).
+
+    Returns:
+        ``(u, v)`` endpoints with ``u < v`` (new person is ``v``), unsorted.
+    """
+    n_edges = m + (n - m - 1) * m
+    eu = np.empty(n_edges, dtype=np.int32)
+    ev = np.empty(n_edges, dtype=np.int32)
+    repeated = np.empty(2 * n_edges, dtype=np.int32)
+    n_rep = 0
+    triads = triad_prob > 0.0
+    if triads:
+        pool = np.empty(2 * n_edges + 4 * n + 16, dtype=np.int32)
+    else:
+        pool = np.empty(1, dtype=np.int32)
+    top = 0
+    start = np.zeros(n, dtype=np.int64)
+    deg = np.zeros(n, dtype=np.int64)
+    cap = np.zeros(n, dtype=np.int64)
+    ne = 0
+    for leaf in range(1, m + 1):
+        eu[ne] = 0
+        ev[ne] = leaf
+        ne += 1
+        repeated[n_rep] = 0
+        repeated[n_rep + 1] = leaf
+        n_rep += 2
+        if triads:
+            pool, top = _adj_append(pool, top, start, deg, cap, 0, leaf)
+            pool, top = _adj_append(pool, top, start, deg, cap, leaf, 0)
+    targets = np.empty(m, dtype=np.int32)
+    for s in range(m + 1, n):
+        count = 0
+        last_pa = -1
+        while count < m:
+            chosen = -1
+            if triads and count > 0 and rng.random() < triad_prob:
+                d = deg[last_pa]
+                base = start[last_pa]
+                for _ in range(8):  # a few random tries, then an exact pick
+                    cand = pool[base + rng.integers(0, d)]
+                    dup = False
+                    for t in range(count):
+                        if targets[t] == cand:
+                            dup = True
+                            break
+                    if not dup:
+                        chosen = cand
+                        break
+                if chosen < 0:
+                    n_free = 0
+                    for q in range(d):
+                        cand = pool[base + q]
+                        dup = False
+                        for t in range(count):
+                            if targets[t] == cand:
+                                dup = True
+                                break
+                        if not dup:
+                            n_free += 1
+                    if n_free > 0:
+                        r = rng.integers(0, n_free)
+                        for q in range(d):
+                            cand = pool[base + q]
+                            dup = False
+                            for t in range(count):
+                                if targets[t] == cand:
+                                    dup = True
+                                    break
+                            if not dup:
+                                if r == 0:
+                                    chosen = cand
+                                    break
+                                r -= 1
+            if chosen < 0:  # preferential attachment
+                while True:
+                    cand = repeated[rng.integers(0, n_rep)]
+                    dup = False
+                    for t in range(count):
+                        if targets[t] == cand:
+                            dup = True
+                            break
+                    if not dup:
+                        break
+                chosen = cand
+                last_pa = cand
+            targets[count] = chosen
+            count += 1
+        for t in range(m):
+            x = targets[t]
+            eu[ne] = x
+            ev[ne] = s
+            ne += 1
+            repeated[n_rep] = x
+            repeated[n_rep + 1] = s
+            n_rep += 2
+            if triads:
+                pool, top = _adj_append(pool, top, start, deg, cap, x, s)
+                pool, top = _adj_append(pool, top, start, deg, cap, s, x)
+    return eu, ev
+
+
+def _gen_pa(cfg: NetworkConfig, n: int, rng: np.random.Generator, name: str) -> RawGraph:
+    """Barabási-Albert or Holme-Kim graph with ``m = round(mean_degree / 2)``."""
+    m = max(1, round(cfg.mean_degree / 2))
+    m = min(m, n - 1)
+    triad = cfg.triad_prob if name == "holme_kim" else 0.0
+    a, b = _grow_pa(n, m, float(triad), rng)
+    u, v = _canonical_unique(n, a, b)
+    return _with_lpa(n, u, v, rng, name)
+
+
+def _gen_watts_strogatz(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
+    """Ring lattice of even degree ``k`` with each tie rewired with ``rewire_prob``.
+
+    A rewired tie ``(i, i + j)`` keeps ``i`` and gets a new endpoint drawn
+    uniformly among people that are neither ``i`` nor already tied to ``i``
+    (rejection sampling in vectorised rounds). Communities are contiguous ring
+    blocks of about ``community_size`` people.
+    """
+    k = 2 * math.floor(cfg.mean_degree / 2 + 0.5)
+    k_cap = (n - 1) - ((n - 1) % 2)
+    half = max(1, min(k, k_cap) // 2)
+    src = np.repeat(np.arange(n, dtype=np.int64), half)
+    dst = (src + np.tile(np.arange(1, half + 1, dtype=np.int64), n)) % n
+    rewire = rng.random(src.size) < cfg.rewire_prob
+    u, v = _canonical_unique(n, src[~rewire], dst[~rewire])
+    pend_src = src[rewire]
+    pend_old = dst[rewire]
+    for _ in range(100):
+        if pend_src.size == 0:
+            break
+        w = rng.integers(0, n, pend_src.size, dtype=np.int64)
+        u, v, rejected = _add_pairs(n, u, v, pend_src, w)
+        pend_src = pend_src[rejected]
+        pend_old = pend_old[rejected]
+    # Ties that found no new endpoint (tiny dense graphs) keep their old one.
+    u, v, _ = _add_pairs(n, u, v, pend_src, pend_old)
+    n_blocks = max(1, round(n / cfg.community_size))
+    community = ((np.arange(n, dtype=np.int64) * n_blocks) // n).astype(np.int32)
+    return RawGraph(n=n, u=u, v=v, community=community, labels=None, name="watts_strogatz")
+
+
+def _gen_configuration(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
+    """Erased configuration model on a power-law degree sequence."""
+    deg = _powerlaw_degrees(n, cfg.mean_degree, cfg.degree_exponent, cfg.max_degree, rng)
+    stubs = np.repeat(np.arange(n, dtype=np.int32), deg)
+    stubs = stubs[rng.permutation(stubs.size)]
+    a, b = _pair_stubs(stubs)
+    u, v = _canonical_unique(n, a, b)
+    return _with_lpa(n, u, v, rng, "configuration")
+
+
+def _gen_edgelist(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
+    """Graph read from ``cfg.path``; ``n`` is ignored (the file decides)."""
+    u, v, labels = read_edgelist(cfg.path)
+    g = _with_lpa(int(labels.size), u, v, rng, "edgelist")
+    g.labels = labels
+    return g
+
+
+def _gen_karate(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
+    """Zachary's karate club (34 people, 78 ties); community = club after the split."""
+    import networkx as nx
+
+    g = nx.karate_club_graph()
+    nodes = sorted(g.nodes())
+    index = {node: i for i, node in enumerate(nodes)}
+    pairs = np.array([(index[a], index[b]) for a, b in g.edges()], dtype=np.int64)
+    u, v = _canonical_unique(len(nodes), pairs[:, 0], pairs[:, 1])
+    clubs = [g.nodes[node]["club"] for node in nodes]
+    community = np.array([0 if c == "Mr. Hi" else 1 for c in clubs], dtype=np.int32)
+    return RawGraph(n=len(nodes), u=u, v=v, community=community, labels=None, name="karate")
+
+
+def _with_lpa(
+    n: int, u: np.ndarray, v: np.ndarray, rng: np.random.Generator, name: str
+) -> RawGraph:
+    """Wrap edges in a :class:`RawGraph` with label-propagation communities."""
+    community = label_propagation(n, u, v, rng)
+    return RawGraph(n=n, u=u, v=v, community=community, labels=None, name=name)
+
+
+_GENERATORS: dict[str, Callable[[NetworkConfig, int, np.random.Generator], RawGraph]] = {
+    "default": _gen_default,
+    "erdos_renyi": _gen_erdos_renyi,
+    "barabasi_albert": lambda cfg, n, rng: _gen_pa(cfg, n, rng, "barabasi_albert"),
+    "holme_kim": lambda cfg, n, rng: _gen_pa(cfg, n, rng, "holme_kim"),
+    "watts_strogatz": _gen_watts_strogatz,
+    "configuration": _gen_configuration,
+    "edgelist": _gen_edgelist,
+    "karate": _gen_karate,
+}
+assert set(_GENERATORS) == set(NETWORKS)
+
+
+def generate(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
+    """Generate (or load) the social network named by ``cfg.name``.
+
+    Generators:
+
+    * ``default``: power-law audiences (``degree_exponent``, mean ``mean_degree``,
+      capped at ``max_degree`` or ``sqrt(n * mean_degree)``) in planted
+      communities of log-normal size (mean ``community_size`` people, contiguous
+      id blocks). A share ``1 - mixing`` of each person's stubs (at most
+      community size - 1) is matched at random inside the community, the rest
+      across the whole population; self-loops and duplicate ties are dropped.
+      Matching inside small groups gives clustering well above a random graph.
+    * ``erdos_renyi``: G(n, p) with ``p = mean_degree / (n - 1)``.
+    * ``barabasi_albert``: preferential attachment, ``m = round(mean_degree / 2)``
+      ties per new person.
+    * ``holme_kim``: the same plus triad formation with ``triad_prob``.
+    * ``watts_strogatz``: ring lattice of even degree nearest ``mean_degree``,
+      each tie rewired with ``rewire_prob``; communities are ring blocks of about
+      ``community_size`` people.
+    * ``configuration``: erased configuration model on the power-law sequence
+      of ``default``.
+    * ``edgelist``: the SNAP edge list at ``path`` (see :func:`read_edgelist`);
+      ``n`` is ignored.
+    * ``karate``: Zachary's karate club; communities are the two clubs.
+
+    Generators without planted communities get theirs from
+    :func:`label_propagation`.
+
+    Args:
+        cfg: Network configuration.
+        n: Number of people (count, >= 2); ignored by ``edgelist`` and ``karate``.
+        rng: Random generator; the only source of randomness used.
+
+    Returns:
+        The graph.
+
+    Raises:
+        ConfigError: Unknown generator, too few people, or an unusable edge list.
+    """
+    if cfg.name not in _GENERATORS:
+        raise ConfigError("network.name", f"must be one of {', '.join(NETWORKS)}; got {cfg.name!r}")
+    if cfg.name not in ("edgelist", "karate") and n < 2:
+        raise ConfigError("people.n", f"must be a number >= 2; got {n!r}")
+    return _GENERATORS[cfg.name](cfg, int(n), rng)
+
+
+# --- edge-list reading ----------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _parse_pairs(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Parse a SNAP edge list held as bytes.
+
+    Args:
+        buf: ``uint8`` file contents.
+
+    Returns:
+        ``(a, b, bad)``: the two ids of each pair line, and the 1-based number of
+        the first malformed line (0 when every line is fine).
+    """
+    size = buf.size
+    cap = (size + 1) // 4 + 1  # a pair takes at least "0 0\n"
+    a = np.empty(cap, dtype=np.int64)
+    b = np.empty(cap, dtype=np.int64)
+    cnt = 0
+    line = 1
+    i = 0
+    if size >= 3 and buf[0] == 0xEF and buf[1] == 0xBB and buf[2] == 0xBF:  # UTF-8 BOM
+        i = 3
+    while i < size:
+        # skip leading blanks (space, tab, CR, VT, FF)
+        while i < size and (buf[i] == 32 or (buf[i] >= 9 and buf[i] <= 13 and buf[i] != 10)):
+            i += 1
+        if i >= size:
+            break
+        c = buf[i]
+        if c == 10:  # blank line
+            line += 1
+            i += 1
+            continue
+        if c == 35 or c == 37:  # '#' or '%': comment line
+            while i < size and buf[i] != 10:
+                i += 1
+            line += 1
+            i += 1
+            continue
+        ids = np.zeros(2, dtype=np.int64)
+        for t in range(2):
+            if t == 1:  # at least one blank between the ids
+                n_blank = 0
+                while i < size and (buf[i] == 32 or buf[i] == 9):
+                    i += 1
+                    n_blank += 1
+                if n_blank == 0:
+                    return a[:cnt], b[:cnt], line
+            digits = 0
+            val = 0
+            while i < size and buf[i] >= 48 and buf[i] <= 57:
+                val = val * 10 + (buf[i] - 48)
+                digits += 1
+                i += 1
+            if digits == 0 or digits > _MAX_ID_DIGITS:
+                return a[:cnt], b[:cnt], line
+            ids[t] = val
+        # the second id must end the line or be followed by a blank (extra columns)
+        if i < size and not (buf[i] == 32 or (buf[i] >= 9 and buf[i] <= 13)):
+            return a[:cnt], b[:cnt], line
+        a[cnt] = ids[0]
+        b[cnt] = ids[1]
+        cnt += 1
+        while i < size and buf[i] != 10:
+            i += 1
+        line += 1
+        i += 1
+    return a[:cnt], b[:cnt], 0
+
+
+def read_edgelist(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read an undirected edge list in SNAP format.
+
+    One ``u v`` pair per line, separated by blanks; further columns are ignored,
+    as are blank lines and lines starting with ``#`` or ``%``. Node ids are
+    non-negative integers, relabelled ``0..n-1`` in increasing order of id.
+    Duplicate and reversed pairs are merged and self-loops dropped (a node seen
+    only in a self-loop is still a person, with no ties).
+
+    Args:
+        path: Edge-list file.
+
+    Returns:
+        ``(u, v, labels)``: ``int32`` endpoints with ``u < v``, unique and sorted
+        lexicographically, and the ``int64`` original id of each person.
+
+    Raises:
+        ConfigError: With ``key`` the path as given: the file is missing, is a
+            directory, cannot be read, has a malformed line, has no ties or
+            fewer than 2 people.
+    """
+    key = os.fspath(path)
+    key = key.decode(errors="replace") if isinstance(key, bytes) else key
+    if os.path.isdir(path):
+        raise ConfigError(key, "is a directory, not an edge-list file")
+    if not os.path.exists(path):
+        raise ConfigError(key, "no such file")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise ConfigError(key, f"cannot be read ({exc.strerror or exc})") from exc
+    a, b, bad = _parse_pairs(np.frombuffer(data, dtype=np.uint8))
+    if bad:
+        text = data.split(b"\n", bad)[bad - 1].decode("utf-8", errors="replace").strip()
+        if len(text) > 60:
+            text = text[:57] + "..."
+        raise ConfigError(
+            key, f"line {bad}: expected two non-negative integer node ids, got {text!r}"
+        )
+    if a.size == 0:
+        raise ConfigError(key, "contains no edges")
+    labels, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+    n = int(labels.size)
+    if n < 2:
+        raise ConfigError(key, f"has {n} person; at least 2 are needed")
+    u, v = _canonical_unique(n, inverse[: a.size], inverse[a.size :])
+    if u.size == 0:
+        raise ConfigError(key, "contains no edges (only self-loops)")
+    return u, v, labels.astype(np.int64)
+
+
+# --- structure ------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _fill_csr(n: int, u: np.ndarray, v: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """Fill the neighbour lists of a symmetric CSR, each row sorted."""
+    m = u.size
+    indices = np.empty(2 * m, dtype=np.int32)
+    pos = indptr[:-1].copy()
+    for e in range(m):  # smaller endpoints first: rows come out sorted for sorted input
+        r = v[e]
+        indices[pos[r]] = u[e]
+        pos[r] += 1
+    for e in range(m):
+        r = u[e]
+        indices[pos[r]] = v[e]
+        pos[r] += 1
+    for r in range(n):  # sort any row that is not (unsorted input)
+        s = indptr[r]
+        t = indptr[r + 1]
+        for p in range(s + 1, t):
+            if indices[p - 1] > indices[p]:
+                indices[s:t].sort()
+                break
+    return indices
+
+
+def to_csr(n: int, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Build the symmetric adjacency of an undirected graph in CSR form.
+
+    Args:
+        n: Number of people (count).
+        u: First endpoint of each tie.
+        v: Second endpoint of each tie (ties need not be sorted).
+
+    Returns:
+        ``(indptr, indices)``: ``int64`` row pointers of length ``n + 1`` and the
+        ``int32`` neighbours of person ``i`` in ``indices[indptr[i]:indptr[i+1]]``,
+        sorted increasingly.
+    """
+    u = _as_index(u)
+    v = _as_index(v)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(u, minlength=n) + np.bincount(v, minlength=n), out=indptr[1:])
+    return indptr, _fill_csr(n, u, v, indptr)
+
+
+@njit(cache=True)
+def _common_neighbours(n: int, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Count the common neighbours of each tie by listing triangles once each.
+
+    Ties are oriented from the endpoint of smaller ``(degree, id)`` to the
+    larger; each triangle is then found exactly once, from its lowest vertex,
+    by intersecting short out-lists (the "forward" algorithm), and adds one to
+    each of its three ties.
+
+    Returns:
+        ``(common, degree)``: ``int32`` common neighbours per tie and ``int64``
+        degree per person.
+    """
+    m = u.size
+    deg = np.zeros(n, dtype=np.int64)
+    for e in range(m):
+        deg[u[e]] += 1
+        deg[v[e]] += 1
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    for e in range(m):
+        a = u[e]
+        b = v[e]
+        ptr[(a if deg[a] < deg[b] or (deg[a] == deg[b] and a < b) else b) + 1] += 1
+    for i in range(n):
+        ptr[i + 1] += ptr[i]
+    out = np.empty(m, dtype=np.int32)
+    out_edge = np.empty(m, dtype=np.int32)
+    fill = ptr[:-1].copy()
+    for e in range(m):
+        a = u[e]
+        b = v[e]
+        if deg[a] < deg[b] or (deg[a] == deg[b] and a < b):
+            src, dst = a, b
+        else:
+            src, dst = b, a
+        out[fill[src]] = dst
+        out_edge[fill[src]] = e
+        fill[src] += 1
+    common = np.zeros(m, dtype=np.int32)
+    mark = np.full(n, -1, dtype=np.int32)
+    mark_edge = np.empty(n, dtype=np.int32)
+    for i in range(n):
+        for p in range(ptr[i], ptr[i + 1]):
+            mark[out[p]] = i
+            mark_edge[out[p]] = out_edge[p]
+        for p in range(ptr[i], ptr[i + 1]):
+            j = out[p]
+            for q in range(ptr[j], ptr[j + 1]):
+                w = out[q]
+                if mark[w] == i:  # triangle i, j, w
+                    common[out_edge[p]] += 1
+                    common[out_edge[q]] += 1
+                    common[mark_edge[w]] += 1
+    return common, deg
+
+
+def neighbourhood_overlap(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Return the neighbourhood overlap of each tie (Onnela et al. 2007).
+
+    ``O_ij = n_ij / ((k_i - 1) + (k_j - 1) - n_ij)`` with ``n_ij`` the number of
+    common neighbours and ``k`` the degrees; 0 where the denominator is 0 (both
+    endpoints have no other tie).
+
+    Args:
+        n: Number of people (count).
+        u: First endpoint of each tie (simple graph, any order).
+        v: Second endpoint of each tie.
+
+    Returns:
+        ``float64`` overlap in [0, 1] of each tie, in the order of ``u, v``.
+    """
+    u = _as_index(u)
+    v = _as_index(v)
+    common, deg = _common_neighbours(n, u, v)
+    denom = (deg[u] - 1) + (deg[v] - 1) - common
+    out = np.zeros(common.size, dtype=np.float64)
+    np.divide(common, denom, out=out, where=denom > 0)
+    return out
+
+
+@njit(cache=True)
+def _lpa_round(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    labels: np.ndarray,
+    order: np.ndarray,
+    counts: np.ndarray,
+    touched: np.ndarray,
+) -> int:
+    """One asynchronous label-propagation sweep; return how many labels changed."""
+    changed = 0
+    for node in order:
+        s = indptr[node]
+        e = indptr[node + 1]
+        if s == e:
+            continue
+        nt = 0
+        for p in range(s, e):
+            lab = labels[indices[p]]
+            if counts[lab] == 0:
+                touched[nt] = lab
+                nt += 1
+            counts[lab] += 1
+        best = -1
+        best_count = 0
+        for t in range(nt):
+            lab = touched[t]
+            c = counts[lab]
+            if c > best_count or (c == best_count and lab < best):
+                best = lab
+                best_count = c
+            counts[lab] = 0
+        if best != labels[node]:
+            labels[node] = best
+            changed += 1
+    return changed
+
+
+def label_propagation(
+    n: int, u: np.ndarray, v: np.ndarray, rng: np.random.Generator, rounds: int = 10
+) -> np.ndarray:
+    """Find communities by asynchronous label propagation (Raghavan et al. 2007).
+
+    Everyone starts with their own label; in each round people are visited in
+    the order of ``rng.permutation(n)`` and take the label most frequent among
+    their neighbours (ties broken by the smallest label). Stops after ``rounds``
+    rounds or a round with no change. People without ties keep their own label.
+
+    Args:
+        n: Number of people (count).
+        u: First endpoint of each tie.
+        v: Second endpoint of each tie.
+        rng: Random generator (visit orders).
+        rounds: Most sweeps (count).
+
+    Returns:
+        ``int32`` community of each person, relabelled ``0..C-1`` in increasing
+        order of the final label.
+    """
+    indptr, indices = to_csr(n, u, v)
+    labels = np.arange(n, dtype=np.int32)
+    counts = np.zeros(n, dtype=np.int32)
+    touched = np.empty(max(1, int(np.diff(indptr).max(initial=0))), dtype=np.int32)
+    for _ in range(rounds):
+        order = rng.permutation(n).astype(np.int32)
+        if _lpa_round(indptr, indices, labels, order, counts, touched) == 0:
+            break
+    _, community = np.unique(labels, return_inverse=True)
+    return community.astype(np.int32)
