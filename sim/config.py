@@ -283,6 +283,27 @@ class CascadeConfig:
 
 
 @dataclass
+class KnockoutConfig:
+    """Counterfactual influence: remove some people and rerun on the same seed.
+
+    Removed people keep their place in every table but lose all their ties and
+    post no needs; all random streams stay the same (common random numbers),
+    so the drop in valuable closures against ``target: none`` on the same seed
+    measures what the removed people contributed.
+
+    Attributes:
+        target: ``none``; ``large``: the ``k`` people with the largest
+            audiences; ``small_random``: ``k`` random small people;
+            ``small_audience``: random small people until their summed audience
+            reaches that of the ``k`` largest.
+        k: Number of large people the comparison is built on (count).
+    """
+
+    target: str = "none"
+    k: int = 10
+
+
+@dataclass
 class Config:
     """A whole run.
 
@@ -303,6 +324,7 @@ class Config:
     meetups: MeetupConfig = field(default_factory=MeetupConfig)
     measures: MeasureConfig = field(default_factory=MeasureConfig)
     cascade: CascadeConfig = field(default_factory=CascadeConfig)
+    knockout: KnockoutConfig = field(default_factory=KnockoutConfig)
 
 
 # --- validation -----------------------------------------------------------------
@@ -352,12 +374,14 @@ _RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
     "measures.valuable_quantile": (0, 1, False, False),
     "cascade.transmissibility": (*_PROB, True, True),
     "cascade.n_cascades": (1, None, True, True),
+    "knockout.k": (0, None, True, True),
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "mode": MODES,
     "network.name": NETWORKS,
     "measures.credit": CREDIT_RULES,
     "people.agents": ("auto", "all", "lazy"),
+    "knockout.target": KNOCKOUT_TARGETS,
 }
 
 
@@ -486,7 +510,8 @@ def validate(config: Config) -> Config:
     if config.ties.min_strength < config.ties.floor:
         raise ConfigError(
             "ties.min_strength",
-            f"must be at least ties.floor ({config.ties.floor:g}); got {config.ties.min_strength:g}",
+            f"must be at least ties.floor ({config.ties.floor:g}); "
+            f"got {config.ties.min_strength:g}",
         )
     if config.network.name == "edgelist" and not config.network.path:
         raise ConfigError("network.path", "required with network=edgelist (an edge-list file)")

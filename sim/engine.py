@@ -23,7 +23,8 @@ import numpy as np
 from numba import njit
 
 from sim import kernels
-from sim.config import Config
+from sim.config import Config, KnockoutConfig
+from sim.measures import classify_people
 from sim.network import RawGraph
 from sim.rng import stream
 from sim.ties import TieState, initial_strengths
@@ -176,6 +177,29 @@ def _meetups(meeting, comm_ptr, comm_members, attend_prob, max_attendees, gain, 
     return n_new
 
 
+def knockout_set(audience: np.ndarray, cfg: KnockoutConfig, large_fraction: float,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Who a counterfactual removes (bool per person); see :class:`KnockoutConfig`."""
+    n = audience.shape[0]
+    removed = np.zeros(n, bool)
+    if cfg.target == "none" or cfg.k == 0:
+        return removed
+    is_large, _ = classify_people(audience, large_fraction)
+    by_size = np.lexsort((np.arange(n), -audience.astype(np.int64)))  # largest first
+    k = min(cfg.k, n - 1)
+    if cfg.target == "large":
+        removed[by_size[:k]] = True
+        return removed
+    small = rng.permutation(np.flatnonzero(~is_large))
+    if cfg.target == "small_random":
+        removed[small[:k]] = True
+    else:  # small_audience: as much audience as the k largest, from random small people
+        target = int(audience[by_size[:k]].sum())
+        reached = np.searchsorted(np.cumsum(audience[small]), target)
+        removed[small[: min(reached + 1, small.shape[0])]] = True
+    return removed
+
+
 class World:
     """People, ties and needs of one run, advanced a day at a time.
 
@@ -196,9 +220,15 @@ class World:
         self.rng_meetups = stream(seed, "meetups")
         tc = config.ties
         w0 = initial_strengths(n, graph.u, graph.v, tc, stream(seed, "strengths"))
-        self.ties = TieState.build(n, graph.u, graph.v, w0, tc.floor)
-        self.initial_strength = w0
-        self.audience = self.ties.row_len.copy()
+        #: Audience in the network as generated (before any knockout): the
+        #: basis of the small / large classes.
+        self.audience = (np.bincount(graph.u, minlength=n)
+                         + np.bincount(graph.v, minlength=n)).astype(np.int32)
+        self.removed = knockout_set(self.audience, config.knockout, config.measures.large_fraction,
+                                    stream(seed, "knockout"))
+        keep = ~(self.removed[graph.u] | self.removed[graph.v])
+        self.ties = TieState.build(n, graph.u[keep], graph.v[keep], w0[keep], tc.floor)
+        self.initial_strength = w0[keep]
         self.n_ties = int(graph.u.shape[0])
         self.community = graph.community.astype(np.int32)
         self.n_communities = int(self.community.max()) + 1 if n else 0
@@ -311,7 +341,10 @@ class World:
         value = rng.lognormal(nc.value_log_mean, nc.value_log_sd, m)
         if nc.value_grows_with_rarity:
             value *= self.rarity_multiplier(t)
-        self.post_needs(seekers, t, value)
+        # Removed people's needs are drawn and dropped, so the streams stay aligned
+        # with the run without knockout (common random numbers).
+        present = ~self.removed[seekers]
+        self.post_needs(seekers[present], t[present], value[present])
         return m
 
     def rarity_multiplier(self, topics: np.ndarray) -> np.ndarray:

@@ -232,7 +232,10 @@ def collect(model: ReferralModel) -> Result:
                "valuable_threshold": float(model.valuable_threshold),
                "mean_strength_start": float(np.mean(w.initial_strength)) if w.n_ties else 0.0,
                "mean_strength_end": w.ties.mean_strength(),
-               "network": cfg.network.name}
+               "network": cfg.network.name,
+               "knockout_target": cfg.knockout.target,
+               "n_removed": int(w.removed.sum()),
+               "removed_audience": int(w.audience[w.removed].sum())}
     return Result(cfg, metrics, people, closures, needs, timeseries, deciles)
 
 

@@ -276,3 +276,37 @@ def test_person_agents_are_views_over_the_arrays():
         lazy.person(200)
     result = collect(lazy)
     assert len(result.people) == 200
+
+
+def test_knockout_sets():
+    from sim.config import KnockoutConfig
+    from sim.engine import knockout_set
+
+    audience = np.array([10, 1, 1, 2, 3, 8, 1, 1, 1, 1])  # top 10%: person 0
+    rng = np.random.default_rng(0)
+    none = knockout_set(audience, KnockoutConfig("none", 2), 0.1, rng)
+    assert not none.any()
+    large = knockout_set(audience, KnockoutConfig("large", 2), 0.1, rng)
+    assert np.flatnonzero(large).tolist() == [0, 5]
+    small = knockout_set(audience, KnockoutConfig("small_random", 2), 0.1, rng)
+    assert small.sum() == 2 and not small[0]
+    same = knockout_set(audience, KnockoutConfig("small_audience", 2), 0.1, rng)
+    assert not same[0] and audience[same].sum() >= 18
+    assert audience[same].sum() - audience[same].max() < 18  # the shortest prefix
+
+
+def test_knockout_isolates_people_and_drops_their_needs():
+    from sim.config import Config, KnockoutConfig, NetworkConfig, PeopleConfig
+
+    cfg = Config(seed=2, days=30, people=PeopleConfig(n=34), network=NetworkConfig(name="karate"),
+                 knockout=KnockoutConfig(target="large", k=2))
+    model = ReferralModel(cfg)
+    removed = np.flatnonzero(model.world.removed).tolist()
+    assert removed == [0, 33]  # the two club leaders have the largest audiences
+    assert model.world.ties.row_len[removed].tolist() == [0, 0]
+    assert model.world.audience[removed].tolist() == [16, 17]
+    for _ in range(30):
+        model.step()
+    result = collect(model)
+    assert not result.needs["seeker"].isin(removed).any()
+    assert result.metrics["n_removed"] == 2 and result.metrics["removed_audience"] == 33
