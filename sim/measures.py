@@ -568,3 +568,78 @@ def _apply_rows(stat: Callable[..., Any], samples: np.ndarray) -> np.ndarray:
     except TypeError:
         pass
     return np.array([float(stat(row)) for row in samples], dtype=np.float64)
+
+
+# --- across runs (sweeps) -----------------------------------------------------------
+
+
+def group_summary(
+    summary: pd.DataFrame,
+    by: Sequence[str],
+    metrics: Sequence[str],
+    level: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Mean and bootstrap confidence interval of each metric in each group of runs.
+
+    Args:
+        summary: One row per run (columns ``by``, ``metrics`` and ``status``;
+            only ``status == "ok"`` rows count).
+        by: Columns that define a group (the swept parameters other than seed).
+        metrics: Metric columns to summarise.
+        level: Confidence level of the percentile bootstrap.
+        n_boot: Bootstrap resamples per group and metric.
+        seed: Seed of the bootstrap (deterministic output).
+
+    Returns:
+        A tidy table: the ``by`` columns, ``metric``, ``n_runs`` (finite values
+        used), ``mean``, ``std``, ``ci_low``, ``ci_high``.
+    """
+    ok = summary[summary["status"] == "ok"] if "status" in summary else summary
+    rows = []
+    groups = ok.groupby(list(by), dropna=False, sort=True) if by else [((), ok)]
+    for key, part in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        for metric in metrics:
+            values = pd.to_numeric(part[metric], errors="coerce").to_numpy(np.float64)
+            values = values[np.isfinite(values)]
+            low, high = bootstrap_ci(values, n_boot=n_boot, level=level, rng=seed)
+            rows.append({**dict(zip(by, key, strict=True)), "metric": metric,
+                         "n_runs": int(values.size),
+                         "mean": float(values.mean()) if values.size else math.nan,
+                         "std": float(values.std(ddof=1)) if values.size > 1 else math.nan,
+                         "ci_low": low, "ci_high": high})
+    return pd.DataFrame(rows, columns=[*by, "metric", "n_runs", "mean", "std", "ci_low",
+                                       "ci_high"])
+
+
+def audience_bins(people: pd.DataFrame, edges: np.ndarray | None = None) -> pd.DataFrame:
+    """Valuable brokerage per capita in logarithmic audience bins.
+
+    Args:
+        people: A run's ``people`` table.
+        edges: Bin edges in audience units (default powers of 2 from 1).
+
+    Returns:
+        One row per non-empty bin: ``bin_low``, ``bin_high`` (audience, bin is
+        ``[low, high)``), ``people``, ``mean_audience``, ``credit_valuable``,
+        ``credit_valuable_per_capita``.
+    """
+    audience = people["audience"].to_numpy(np.int64)
+    credit = people["credit_valuable"].to_numpy(np.float64)
+    if edges is None:
+        top = max(int(audience.max()) if audience.size else 1, 1)
+        edges = 2.0 ** np.arange(0, math.ceil(math.log2(top + 1)) + 1)
+    idx = np.searchsorted(edges, audience, side="right") - 1
+    rows = []
+    for b in range(len(edges) - 1):
+        sel = idx == b
+        if not sel.any():
+            continue
+        rows.append({"bin_low": float(edges[b]), "bin_high": float(edges[b + 1]),
+                     "people": int(sel.sum()), "mean_audience": float(audience[sel].mean()),
+                     "credit_valuable": float(credit[sel].sum()),
+                     "credit_valuable_per_capita": float(credit[sel].mean())})
+    return pd.DataFrame(rows, columns=["bin_low", "bin_high", "people", "mean_audience",
+                                       "credit_valuable", "credit_valuable_per_capita"])

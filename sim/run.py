@@ -81,7 +81,8 @@ class Result:
             written.append(write_parquet(table, folder / f"{name}.parquet"))
             if csv and name in ("people", "deciles", "timeseries", "cascades"):
                 written.append(write_csv(table, folder / f"{name}.csv"))
-        payload = {"metrics": self.metrics, "timings": self.timings, "config": to_dict(self.config)}
+        payload = {"status": "ok", "metrics": self.metrics, "timings": self.timings,
+                   "config": to_dict(self.config)}
         written.append(write_text(json_dumps(payload), folder / "metrics.json"))
         return written
 

@@ -1,0 +1,189 @@
+"""Join the runs of a sweep into tidy tables and figures.
+
+``python -m experiments.aggregate SWEEP_DIR`` (also run automatically at the
+end of every ``-m`` sweep) writes into ``SWEEP_DIR``:
+
+- ``summary.parquet`` / ``summary.csv``: one row per run folder, with the swept
+  parameters as columns, every headline metric, the seed, ``status``
+  (``ok``, ``failed``, or ``corrupt`` for an unreadable folder), ``error`` and
+  ``run_dir``;
+- ``groups.parquet`` / ``groups.csv``: per group of runs that differ only by
+  seed, each metric's mean with a 95% bootstrap confidence interval;
+- ``audience_bins.parquet``: per run, valuable brokerage per person in
+  logarithmic audience bins (for figure b).
+
+A run folder is a folder holding ``.hydra/overrides.yaml``; its result is
+``metrics.json``, written last and atomically, so a folder without it (a run
+killed midway) is reported as ``missing`` and never taken for a result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sim import measures
+from sim.run import write_csv, write_parquet
+
+#: Override keys that steer the sweep rather than the model.
+CONTROL_KEYS = {"resume", "sweep_name", "experiment", "progress"}
+#: Metrics summarised per group.
+GROUP_METRICS = (
+    "small_share_valuable_brokered", "small_population_share", "small_share_brokered",
+    "per_capita_ratio_large_small", "per_audience_ratio_small_large",
+    "frac_small_brokering_valuable", "frac_large_brokering_valuable", "weak_tie_share_brokered",
+    "closure_rate", "valuable_closure_rate", "n_closed", "n_valuable_closed", "n_brokered",
+    "mean_hops", "mean_days_to_close", "top_decile_credit_share", "gini_credit_valuable",
+    "mean_reach_fraction", "large_cascade_share", "large_cascade_reach_fraction",
+    "theory_giant_fraction",
+)  # fmt: skip
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def run_dirs(sweep_dir: Path) -> list[Path]:
+    """Every run folder under ``sweep_dir`` (sorted)."""
+    return sorted(p.parent.parent for p in sweep_dir.glob("**/.hydra/overrides.yaml"))
+
+
+def swept_parameters(run_dir: Path) -> dict[str, Any]:
+    """The overrides of one run (``key: value``), control keys left out."""
+    overrides = yaml.safe_load((run_dir / ".hydra" / "overrides.yaml").read_text()) or []
+    out: dict[str, Any] = {}
+    for item in overrides:
+        key, _, value = str(item).lstrip("+~").partition("=")
+        if key.startswith("hydra.") or key in CONTROL_KEYS:
+            continue
+        out[key] = _parse_value(value)
+    return out
+
+
+def read_run(run_dir: Path) -> tuple[dict[str, Any], str | None]:
+    """One summary row for ``run_dir`` and, if the folder is broken, what is wrong."""
+    row: dict[str, Any] = {}
+    problem = None
+    try:
+        row.update(swept_parameters(run_dir))
+    except (OSError, yaml.YAMLError) as exc:
+        problem = f"unreadable overrides: {exc}"
+    metrics_file = run_dir / "metrics.json"
+    if not metrics_file.exists():
+        row.update(status="missing", error="no metrics.json (run did not finish)")
+    else:
+        try:
+            payload = json.loads(metrics_file.read_text())
+            status = payload.get("status", "ok")
+            row.update(payload.get("metrics", {}))
+            row["status"] = status
+            row["error"] = payload.get("error", "")
+            row.setdefault("seed", payload.get("config", {}).get("seed"))
+        except (OSError, ValueError, AttributeError) as exc:
+            problem = f"corrupt metrics.json: {exc}"
+            row.update(status="corrupt", error=problem)
+    row["run_dir"] = str(run_dir)
+    return row, problem
+
+
+def summarize_sweep(sweep_dir: str | Path, quiet: bool = False) -> pd.DataFrame:
+    """Build and write ``summary``, ``groups`` and ``audience_bins`` of a sweep.
+
+    Broken run folders are reported on stderr (one line each) and kept in the
+    summary with their status; they never stop the aggregation.
+
+    Returns:
+        The summary table.
+    """
+    sweep_dir = Path(sweep_dir)
+    rows = []
+    bins = []
+    for run_dir in run_dirs(sweep_dir):
+        row, problem = read_run(run_dir)
+        if problem and not quiet:
+            print(f"warning: {run_dir}: {problem}", file=sys.stderr)
+        rows.append(row)
+        people = run_dir / "people.parquet"
+        if row.get("status") == "ok" and row.get("mode") == "referral" and people.exists():
+            try:
+                table = measures.audience_bins(pd.read_parquet(people,
+                                                               columns=["audience",
+                                                                        "credit_valuable"]))
+            except (OSError, ValueError) as exc:
+                if not quiet:
+                    print(f"warning: {people}: unreadable ({exc})", file=sys.stderr)
+                continue
+            table.insert(0, "run_dir", str(run_dir))
+            bins.append(table)
+    summary = pd.DataFrame(rows)
+    if summary.empty:
+        summary = pd.DataFrame(columns=["status", "error", "run_dir"])
+    params = [c for c in parameter_columns(summary)]
+    front = params + [c for c in ("seed", "status", "error") if c in summary.columns]
+    summary = summary[front + [c for c in summary.columns if c not in front]]
+    summary = summary.sort_values(params + (["seed"] if "seed" in summary else []),
+                                  kind="stable", na_position="last").reset_index(drop=True)
+    write_parquet(_arrow_safe(summary), sweep_dir / "summary.parquet")
+    write_csv(summary, sweep_dir / "summary.csv")
+    groups = group_table(summary)
+    write_parquet(groups, sweep_dir / "groups.parquet")
+    write_csv(groups, sweep_dir / "groups.csv")
+    if bins:
+        write_parquet(pd.concat(bins, ignore_index=True), sweep_dir / "audience_bins.parquet")
+    return summary
+
+
+def parameter_columns(summary: pd.DataFrame) -> list[str]:
+    """Swept parameter columns of a summary (dotted config keys), seed excluded."""
+    return [c for c in summary.columns if "." in c]
+
+
+def group_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per group of runs that differ only by seed: mean and 95% CI of every metric."""
+    by = parameter_columns(summary)
+    metrics = [m for m in GROUP_METRICS if m in summary.columns]
+    if summary.empty or not metrics:
+        return pd.DataFrame(columns=[*by, "metric", "n_runs", "mean", "std", "ci_low",
+                                     "ci_high"])
+    return measures.group_summary(summary, by, metrics)
+
+
+def _arrow_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns of mixed types (e.g. a swept value that is sometimes text) become text."""
+    out = df.copy()
+    for col in out.columns:
+        kinds = {type(v) for v in out[col].dropna()}
+        if len(kinds) > 1 and not kinds <= {int, float, np.int64, np.float64}:
+            out[col] = out[col].map(lambda v: v if v is None or (isinstance(v, float)
+                                                                 and math.isnan(v)) else str(v))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m experiments.aggregate SWEEP_DIR``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sweep_dir", type=Path)
+    args = parser.parse_args(argv)
+    if not args.sweep_dir.is_dir():
+        print(f"error: {args.sweep_dir}: no such sweep folder", file=sys.stderr)
+        return 2
+    summary = summarize_sweep(args.sweep_dir)
+    counts = summary["status"].value_counts().to_dict() if len(summary) else {}
+    print(f"{len(summary)} runs ({', '.join(f'{v} {k}' for k, v in counts.items()) or 'none'})"
+          f" -> {args.sweep_dir / 'summary.parquet'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
