@@ -46,6 +46,16 @@ def attention_prob(w, budget_j, len_j, excess_sum_j, scale, floor):
 
 
 @njit(cache=True)
+def geometric_skip(p, log_miss, rng):
+    """Failures before the next success of Bernoulli(p) trials (``log_miss = log(1-p)``)."""
+    if p >= 1.0:
+        return 0
+    if p <= 0.0:
+        return 1 << 62
+    return int(np.log(1.0 - rng.random()) / log_miss)
+
+
+@njit(cache=True)
 def find_tie(a, b, row_start, row_len, nbr, nbr_edge):
     """Edge id of the tie a-b, or -1; scans the shorter row."""
     if row_len[a] > row_len[b]:
@@ -191,6 +201,7 @@ def spread_day(day, active, frontier_need, frontier_trail,
     views = counters[C_VIEWS]
     fi = 0
     n_front = frontier_need.shape[0]
+    log_miss = np.log1p(-fixed_t) if 0.0 < fixed_t < 1.0 else 0.0
     for k in active:
         # Holders of need k today.
         while fi < n_front and frontier_need[fi] < k:
@@ -228,18 +239,27 @@ def spread_day(day, active, frontier_need, frontier_trail,
             ph = tr_person[th]
             hop_j = tr_hop[th] + 1
             s = row_start[ph]
-            for idx in range(s, s + row_len[ph]):
+            end = s + row_len[ph]
+            messages += row_len[ph]
+            idx = s - 1
+            while True:
+                # With a fixed attention probability, jump straight to the next
+                # contact who sees the post (geometric skip): the same law as one
+                # Bernoulli draw per contact, at a cost per view, not per tie.
+                if fixed_t >= 0.0:
+                    idx += 1 + geometric_skip(fixed_t, log_miss, rng_att)
+                else:
+                    idx += 1
+                if idx >= end:
+                    break
                 j = nbr[idx]
-                messages += 1
                 if stamp[j] == k:
                     continue
                 w = floor + scale * excess[nbr_edge[idx]]
-                if fixed_t >= 0.0:
-                    p = fixed_t
-                else:
+                if fixed_t < 0.0:
                     p = attention_prob(w, budget[j], row_len[j], excess_sum[j], scale, floor)
-                if p < 1.0 and rng_att.random() >= p:
-                    continue
+                    if p < 1.0 and rng_att.random() >= p:
+                        continue
                 stamp[j] = k
                 pool[n_pool] = j
                 n_pool += 1
