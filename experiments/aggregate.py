@@ -10,7 +10,10 @@ end of every ``-m`` sweep) writes into ``SWEEP_DIR``:
 - ``groups.parquet`` / ``groups.csv``: per group of runs that differ only by
   seed, each metric's mean with a 95% bootstrap confidence interval;
 - ``audience_bins.parquet``: per run, valuable brokerage per person in
-  logarithmic audience bins (for figure b).
+  logarithmic audience bins (for figure b);
+- ``knockout.csv`` / ``.parquet`` (when ``knockout.target`` is swept): per run,
+  the drop in valuable closures against ``target=none`` on the same seed and
+  other parameters, and per target its mean with a 95% bootstrap interval.
 
 A run folder is a folder holding ``.hydra/overrides.yaml``; its result is
 ``metrics.json``, written last and atomically, so a folder without it (a run
@@ -31,7 +34,7 @@ import pandas as pd
 import yaml
 
 from sim import measures
-from sim.run import write_csv, write_parquet
+from sim.run import write_csv, write_parquet, write_text
 
 #: Override keys that steer the sweep rather than the model.
 CONTROL_KEYS = {"resume", "sweep_name", "experiment", "progress"}
@@ -129,29 +132,70 @@ def summarize_sweep(sweep_dir: str | Path, quiet: bool = False) -> pd.DataFrame:
     summary = pd.DataFrame(rows)
     if summary.empty:
         summary = pd.DataFrame(columns=["status", "error", "run_dir"])
-    params = [c for c in parameter_columns(summary)]
+    params = sorted({key for run_dir in run_dirs(sweep_dir) for key in _safe_params(run_dir)}
+                    - {"seed"})
+    summary.attrs["parameters"] = params
     front = params + [c for c in ("seed", "status", "error") if c in summary.columns]
     summary = summary[front + [c for c in summary.columns if c not in front]]
     summary = summary.sort_values(params + (["seed"] if "seed" in summary else []),
                                   kind="stable", na_position="last").reset_index(drop=True)
     write_parquet(_arrow_safe(summary), sweep_dir / "summary.parquet")
     write_csv(summary, sweep_dir / "summary.csv")
-    groups = group_table(summary)
+    groups = group_table(summary, params)
+    write_text(json.dumps({"parameters": params}, indent=2) + "\n", sweep_dir / "sweep.json")
     write_parquet(groups, sweep_dir / "groups.parquet")
     write_csv(groups, sweep_dir / "groups.csv")
     if bins:
         write_parquet(pd.concat(bins, ignore_index=True), sweep_dir / "audience_bins.parquet")
+    if "knockout.target" in summary.columns:
+        drops = knockout_table(summary, params)
+        write_parquet(drops, sweep_dir / "knockout.parquet")
+        write_csv(drops, sweep_dir / "knockout.csv")
+        groups_ko = measures.group_summary(drops, ["knockout.target"], ["valuable_drop"])
+        write_csv(groups_ko, sweep_dir / "knockout_groups.csv")
     return summary
 
 
-def parameter_columns(summary: pd.DataFrame) -> list[str]:
-    """Swept parameter columns of a summary (dotted config keys), seed excluded."""
-    return [c for c in summary.columns if "." in c]
+def knockout_table(summary: pd.DataFrame, params: list[str]) -> pd.DataFrame:
+    """Drop in valuable closures of each knockout run against ``target=none``.
+
+    Runs are paired with the ``none`` run of the same seed and the same other
+    swept parameters (common random numbers). ``valuable_drop`` is
+    ``1 - valuable closed / valuable closed without knockout``.
+    """
+    ok = summary[summary["status"] == "ok"]
+    keys = [c for c in params if c != "knockout.target"] + ["seed"]
+    base = ok[ok["knockout.target"] == "none"][keys + ["n_valuable_closed", "n_closed"]]
+    base = base.rename(columns={"n_valuable_closed": "baseline_valuable_closed",
+                                "n_closed": "baseline_closed"})
+    rows = ok[keys + ["knockout.target", "n_removed", "removed_audience", "n_valuable_closed",
+                      "n_closed"]].merge(base, on=keys, how="inner")
+    rows["valuable_drop"] = 1 - rows["n_valuable_closed"] / rows["baseline_valuable_closed"]
+    rows["closed_drop"] = 1 - rows["n_closed"] / rows["baseline_closed"]
+    rows["status"] = "ok"
+    return rows.sort_values(["knockout.target", *keys]).reset_index(drop=True)
 
 
-def group_table(summary: pd.DataFrame) -> pd.DataFrame:
+def _safe_params(run_dir: Path) -> list[str]:
+    try:
+        return list(swept_parameters(run_dir))
+    except (OSError, yaml.YAMLError):
+        return []
+
+
+def parameter_columns(summary: pd.DataFrame, sweep_dir: Path | None = None) -> list[str]:
+    """Swept parameters of a sweep (override keys other than seed).
+
+    Read from ``sweep.json`` when ``sweep_dir`` is given, else from the table.
+    """
+    if sweep_dir is not None and (sweep_dir / "sweep.json").exists():
+        params = json.loads((sweep_dir / "sweep.json").read_text())["parameters"]
+        return [p for p in params if p in summary.columns]
+    return list(summary.attrs.get("parameters", [c for c in summary.columns if "." in c]))
+
+
+def group_table(summary: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Per group of runs that differ only by seed: mean and 95% CI of every metric."""
-    by = parameter_columns(summary)
     metrics = [m for m in GROUP_METRICS if m in summary.columns]
     if summary.empty or not metrics:
         return pd.DataFrame(columns=[*by, "metric", "n_runs", "mean", "std", "ci_low",

@@ -10,7 +10,10 @@ a. ``share``: share of valuable connections brokered by small people across
 b. ``per_capita``: valuable referrals per person against audience (log bins);
 c. ``lorenz``: Lorenz curves of audience and of valuable brokerage;
 d. ``heatmap``: the small share over the first two swept parameters;
-e. ``story``: one valuable referral chain drawn on the network around it.
+e. ``story``: one valuable referral chain drawn on the network around it;
+
+and for cascade-mode sweeps over ``cascade.transmissibility``, ``threshold``:
+the large-cascade share and reach against bond-percolation theory.
 
 Figures that do not apply (no second parameter for a heatmap, cascade mode)
 are skipped with a note.
@@ -62,11 +65,16 @@ def make_figures(sweep_dir: str | Path) -> list[Path]:
     groups = pd.read_parquet(sweep_dir / "groups.parquet")
     out = sweep_dir / "figures"
     written: list[Path] = []
-    params = [p for p in parameter_columns(summary) if summary[p].nunique(dropna=True) > 1]
+    params = [p for p in parameter_columns(summary, sweep_dir)
+              if summary[p].nunique(dropna=True) > 1]
     referral = "mode" in summary and (summary["mode"] == "referral").any()
     if not referral:
-        print("note: no referral-mode runs; sweep figures are for referral mode",
-              file=sys.stderr)
+        if "cascade.transmissibility" in groups.columns:
+            data = sp.threshold_data(groups)
+            written += _save(sp.threshold_figure(data), data, out, "threshold")
+        else:
+            print("note: no referral-mode runs and no swept transmissibility; no figures",
+                  file=sys.stderr)
         return written
     gparams = [p for p in params if p in groups.columns]
     if gparams:

@@ -1,0 +1,1 @@
+"""Thin Hydra apps around :mod:`sim`: the main job, sweep aggregation, figures, benchmarks."""

@@ -1,0 +1,48 @@
+"""Hydra callbacks of the project (listed in ``conf/config.yaml``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+
+class Aggregate(Callback):
+    """At the end of a ``-m`` sweep: summary tables, group statistics and figures."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """Aggregate the sweep folder and print a short human summary."""
+        from experiments.aggregate import summarize_sweep
+        from experiments.figures import make_figures
+
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        if not sweep_dir.is_dir():
+            return
+        summary = summarize_sweep(sweep_dir)
+        figures = make_figures(sweep_dir)
+        print(sweep_summary(summary, sweep_dir, len([f for f in figures
+                                                     if f.suffix == ".png"])))
+        sys.stdout.flush()
+
+
+def sweep_summary(summary: Any, sweep_dir: Path, n_figures: int) -> str:
+    """A few lines on a finished sweep: runs by status and the headline range."""
+    counts = summary["status"].value_counts().to_dict() if len(summary) else {}
+    lines = [f"sweep {sweep_dir}: {len(summary)} runs "
+             f"({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))})"]
+    ok = summary[summary["status"] == "ok"] if len(summary) else summary
+    share = "small_share_valuable_brokered"
+    if len(ok) and share in ok and ok[share].notna().any():
+        lines.append(f"  small people's share of valuable brokerage: "
+                     f"{100 * ok[share].min():.0f}% to {100 * ok[share].max():.0f}% across runs "
+                     f"(mean {100 * ok[share].mean():.0f}%; they are "
+                     f"{100 * ok['small_population_share'].mean():.0f}% of people)")
+    failed = summary[summary["status"] != "ok"] if len(summary) else summary
+    for row in failed.head(5).itertuples():
+        lines.append(f"  {row.status}: {row.run_dir}: {row.error}")
+    lines.append(f"  tables: {sweep_dir / 'summary.csv'}, {sweep_dir / 'groups.csv'}; "
+                 f"{n_figures} figures in {sweep_dir / 'figures'}")
+    return "\n".join(lines)

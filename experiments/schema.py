@@ -1,0 +1,55 @@
+"""Register the typed config of :mod:`sim.config` in Hydra's ConfigStore.
+
+Importing this module stores:
+
+- ``config_schema``: :class:`AppConfig` (:class:`sim.config.Config` plus
+  ``resume`` and ``sweep_name``), the schema of the whole primary config (first
+  entry of the defaults list of ``conf/config.yaml``);
+- ``network/network_schema``: :class:`sim.config.NetworkConfig`, the schema that
+  every option of the ``network`` group extends (``defaults: [network_schema]``).
+
+So unknown keys (``people.foo=1``, ``+people.foo=1``) and wrong types
+(``people.n=abc``, ``days=1.5``) are rejected while Hydra composes the config;
+ranges and choices are checked afterwards by :func:`sim.config.validate`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hydra.core.config_store import ConfigStore
+
+from sim.config import Config, NetworkConfig
+
+
+@dataclass
+class AppConfig(Config):
+    """The model's :class:`sim.config.Config` plus the keys that steer a sweep.
+
+    Attributes:
+        resume: Finish an interrupted sweep: runs whose folder already holds a
+            result are skipped (``-m ... resume=true``).
+        sweep_name: Folder of a ``-m`` sweep under ``sweeps/`` (experiment
+            configs set it; default: the start time).
+    """
+
+    resume: bool = False
+    sweep_name: str = "${now:%Y-%m-%d_%H-%M-%S}"
+
+
+#: Keys of :class:`AppConfig` that are not model parameters.
+APP_KEYS = ("resume", "sweep_name")
+
+SCHEMA_NAME = "config_schema"
+NETWORK_SCHEMA_NAME = "network_schema"
+
+
+def register() -> ConfigStore:
+    """Store the schemas (idempotent) and return the ConfigStore."""
+    cs = ConfigStore.instance()
+    cs.store(name=SCHEMA_NAME, node=AppConfig)
+    cs.store(group="network", name=NETWORK_SCHEMA_NAME, node=NetworkConfig)
+    return cs
+
+
+register()

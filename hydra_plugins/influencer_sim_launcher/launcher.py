@@ -1,0 +1,121 @@
+"""The sweep launcher: ``hydra/launcher=influencer`` (the project's default).
+
+It is Hydra's joblib launcher (all cores by default) plus what a long sweep
+needs:
+
+- a progress bar over the sweep's runs (on a terminal);
+- resuming: a run whose folder already holds a finished ``metrics.json`` is
+  not run again when the sweep is started with ``resume=true``, so a sweep
+  killed midway finishes with exactly one result per run; without
+  ``resume=true`` a sweep folder that holds finished runs is refused, so
+  nothing is overwritten.
+"""
+
+
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.singleton import Singleton
+from hydra.core.utils import JobReturn, configure_log, setup_globals
+from hydra_plugins.hydra_joblib_launcher._core import execute_job, process_joblib_cfg
+from hydra_plugins.hydra_joblib_launcher.config import JobLibLauncherConf
+from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
+from joblib import Parallel, delayed
+from omegaconf import open_dict
+
+from sim.config import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class InfluencerLauncherConf(JobLibLauncherConf):
+    """Joblib settings (all cores by default) plus the progress bar switch."""
+
+    _target_: str = "hydra_plugins.influencer_sim_launcher.launcher.InfluencerLauncher"
+    progress: bool = True
+
+
+ConfigStore.instance().store(group="hydra/launcher", name="influencer",
+                             node=InfluencerLauncherConf, provider="influencer-sim")
+
+
+class SweepExistsError(ConfigError):
+    """A sweep folder already holds finished runs and ``resume`` is off."""
+
+
+def finished(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a complete result (``metrics.json`` that parses)."""
+    try:
+        payload = json.loads((run_dir / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(payload, dict) and payload.get("status") == "ok"
+
+
+class InfluencerLauncher(JoblibLauncher):
+    """Joblib launcher with a progress bar and resumable sweeps."""
+
+    def __init__(self, progress: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.progress = progress
+
+    def _job_dir(self, overrides: list[str], num: int) -> Path:
+        cfg = self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
+        with open_dict(cfg):
+            cfg.hydra.job.num = num
+            cfg.hydra.job.id = f"{cfg.hydra.job.name}_{num}"
+        HydraConfig.instance().set_config(cfg)
+        return Path(str(cfg.hydra.sweep.dir)) / str(cfg.hydra.sweep.subdir)
+
+    def launch(self, job_overrides: Any, initial_job_idx: int) -> list[JobReturn]:  # noqa: D102
+        setup_globals()
+        assert self.config is not None and self.hydra_context is not None
+        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+        resume = bool(self.config.get("resume", False))
+        jobs = []
+        done = []
+        for idx, overrides in enumerate(job_overrides):
+            num = initial_job_idx + idx
+            if finished(self._job_dir(list(overrides), num)):
+                done.append(num)
+            else:
+                jobs.append((num, overrides))
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        if done and not resume:
+            raise SweepExistsError(
+                str(sweep_dir),
+                f"already holds {len(done)} finished run(s) of this sweep; add resume=true to "
+                "run only what is missing, or choose another sweep_name")
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        if done:
+            print(f"resuming {sweep_dir}: {len(done)} finished, {len(jobs)} to run",
+                  file=sys.stderr)
+        joblib_cfg = dict(self.joblib)
+        joblib_cfg["backend"] = "loky"
+        process_joblib_cfg(joblib_cfg)
+        singleton_state = Singleton.get_state()
+        tasks = (delayed(execute_job)(num, overrides, self.hydra_context, self.config,
+                                      self.task_function, singleton_state)
+                 for num, overrides in jobs)
+        results: list[JobReturn] = []
+        if not jobs:
+            return results
+        bar = None
+        if self.progress and sys.stderr.isatty():
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(jobs), desc="runs", unit="run")
+        for ret in Parallel(return_as="generator_unordered", **joblib_cfg)(tasks):
+            results.append(ret)
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        return results

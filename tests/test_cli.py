@@ -1,0 +1,237 @@
+"""The main job's command line, run for real in subprocesses: python -m experiments.run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments import common
+from experiments.common import cli
+from sim.config import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+FACEBOOK = Path(__file__).resolve().parents[2] / "shared" / "data" / "facebook_combined.txt"
+SMALL = ["people.n=300", "days=20"]
+
+HEADLINE_KEYS = {
+    "n_people", "n_ties", "n_needs", "n_closed", "n_brokered", "n_direct",
+    "small_share_valuable_brokered", "small_population_share",
+    "per_capita_ratio_large_small", "per_audience_ratio_small_large",
+    "frac_small_brokering_valuable", "weak_tie_share_brokered",
+}  # fmt: skip
+
+
+def run_cli(*args: str, module: str = "experiments.run") -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HYDRA_")}
+    env["MPLBACKEND"] = "Agg"
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True,
+        text=True, timeout=300,
+    )  # fmt: skip
+
+
+def run_job(run_dir: Path, *args: str) -> dict:
+    """Run the main job into ``run_dir``; check it succeeded; return metrics.json."""
+    proc = run_cli(f"hydra.run.dir={run_dir}", *args)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) >= 2 and "people" in lines[0], "a summary, then the folder"
+    assert Path(lines[-1]).resolve() == run_dir.resolve(), "the output folder is printed last"
+    assert (run_dir / ".hydra" / "config.yaml").is_file()
+    payload = json.loads((run_dir / "metrics.json").read_text())
+    return payload
+
+
+def test_default_run(tmp_path):
+    run_dir = tmp_path / "run"
+    payload = run_job(run_dir, *SMALL, "seed=7")
+    metrics = payload["metrics"]
+    assert HEADLINE_KEYS <= set(metrics)
+    assert metrics["n_people"] == 300 and metrics["mode"] == "referral"
+    assert metrics["n_closed"] == metrics["n_brokered"] + metrics["n_direct"]
+    assert payload["config"]["seed"] == 7 and payload["config"]["days"] == 20
+    for name in ("closures.parquet", "people.parquet", "timeseries.parquet",
+                 "small_vs_large.png", "small_vs_large.svg"):  # fmt: skip
+        assert (run_dir / name).stat().st_size > 0, name
+    assert len(pd.read_parquet(run_dir / "people.parquet")) == 300
+    assert len(pd.read_parquet(run_dir / "timeseries.parquet")) == 20
+    assert (run_dir / "small_vs_large.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_karate(tmp_path):
+    metrics = run_job(tmp_path / "run", "network=karate", "days=20")["metrics"]
+    assert metrics["network"] == "karate"
+    assert (metrics["n_people"], metrics["n_ties"]) == (34, 78)
+
+
+def test_real_edge_list(tmp_path):
+    if not FACEBOOK.exists():
+        pytest.skip(f"real network not found at {FACEBOOK}")
+    metrics = run_job(tmp_path / "run", "network=edgelist", f"network.path={FACEBOOK}",
+                      "days=10")["metrics"]  # fmt: skip
+    assert (metrics["n_people"], metrics["n_ties"]) == (4039, 88234)
+    assert (tmp_path / "run" / "small_vs_large.png").is_file()
+
+
+def test_cascade(tmp_path):
+    run_dir = tmp_path / "run"
+    metrics = run_job(run_dir, "experiment=cascade", "cascade.transmissibility=0.3",
+                      "cascade.n_cascades=20", "people.n=300")["metrics"]  # fmt: skip
+    assert metrics["mode"] == "cascade" and metrics["n_cascades"] == 20
+    cascades = pd.read_parquet(run_dir / "cascades.parquet")
+    assert len(cascades) == 20
+    assert (cascades["reach"] >= 1).all()
+    assert not (run_dir / "small_vs_large.png").exists(), "no figure in cascade mode"
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bad_files(tmp_path) -> Path:
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "empty.txt").write_text("# only a comment\n\n")
+    (folder / "malformed.txt").write_text("# u v\n0 1\n1 2\n2 x3\n3 4\n")
+    return folder
+
+
+BAD = [
+    # (arguments, what the one line must contain); {files} is the folder of bad_files
+    (["people.foo=1"], "people.foo: unknown key (allowed: n, "),
+    (["+people.foo=1"], "people.foo: unknown key (allowed: n, "),
+    (["foo=1"], "foo: unknown key (allowed: seed, days, "),
+    (["people.n=abc"], "people.n: must be a whole number; got 'abc'"),
+    (["days=1.5"], "days: must be a whole number; got '1.5'"),
+    (["needs.rate=1.5"], "needs.rate: must be a number in [0, 1]; got 1.5"),
+    (["people.budget_mean=-1"], "people.budget_mean: must be a number > 0"),
+    (["people.n=1"], "people.n: must be a number >= 2; got 1"),
+    (["response.hop_limit=0"], "response.hop_limit: must be a number >= 1; got 0"),
+    (["network=nope"], "network: unknown option 'nope' (allowed: barabasi_albert, "),
+    (["mode=nope"], "mode: must be one of referral, cascade; got 'nope'"),
+    (["network=edgelist", "network.path={files}/missing.txt"], "missing.txt: no such file"),
+    (["network=edgelist", "network.path={files}/empty.txt"], "empty.txt: contains no edges"),
+    (["network=edgelist", "network.path={files}/malformed.txt"], "malformed.txt: line 4: "),
+    (["network=edgelist", "network.path={files}"], "files: is a directory"),
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input(tmp_path, bad_files, args, expected):
+    run_dir = tmp_path / "run"
+    args = [a.format(files=bad_files) for a in args]
+    proc = run_cli(f"hydra.run.dir={run_dir}", "people.n=300", "days=5", *args)
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ")
+    assert expected in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert not run_dir.exists(), sorted(p.name for p in run_dir.iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["files"]
+
+
+def test_bad_value_in_a_sweep(tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    proc = run_cli("-m", f"hydra.sweep.dir={sweep_dir}", "people.n=300", "days=5",
+                   "seed=1,2", "needs.rate=0.01,1.5")  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == "error: needs.rate: must be a number in [0, 1]; got 1.5"
+    assert not sweep_dir.exists(), "no job ran"
+
+
+def test_console_script_from_any_folder(tmp_path):
+    script = Path(sys.executable).with_name("influencer-sim")
+    if not script.exists():
+        pytest.skip("the package is not installed (no influencer-sim script)")
+    proc = subprocess.run(
+        [str(script), "people.n=1"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == "error: people.n: must be a number >= 2; got 1\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- the error wrapper, in process ----------------------------------------------------------
+
+
+def test_cli_turns_bad_input_into_one_line(capsys, monkeypatch):
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "")
+
+    def app():
+        sys.stderr.write("Error executing job with overrides: ['people.n=1']\n")
+        raise ConfigError("people.n", "must be a number >= 2; got 1")
+
+    with pytest.raises(SystemExit) as info:
+        cli(app)
+    assert info.value.code == 2
+    assert capsys.readouterr().err == "error: people.n: must be a number >= 2; got 1\n"
+    assert os.environ["HYDRA_FULL_ERROR"] == "1"
+
+
+def test_cli_keeps_bugs_loud(capsys, monkeypatch):
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
+
+    def app():
+        sys.stderr.write("Error executing job with overrides: []\n")
+        raise ZeroDivisionError("a bug")
+
+    with pytest.raises(ZeroDivisionError):  # so Python prints its traceback, exit status 1
+        cli(app)
+    assert capsys.readouterr().err == "Error executing job with overrides: []\n"
+    assert sys.stderr is not None and not hasattr(sys.stderr, "held")
+
+
+def test_cli_passes_success_through(capsys, monkeypatch):
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
+    cli(lambda: print("fine"))
+    assert capsys.readouterr().out == "fine\n"
+
+
+# --- cleaning up after bad input, in process ---------------------------------------------------
+
+
+@pytest.fixture
+def fresh_state(monkeypatch):
+    monkeypatch.setattr(common, "_NEW_DIRS", set())
+    monkeypatch.setattr(common, "_OLD_DIRS", set())
+    monkeypatch.setattr(common, "_TOP_DIRS", [])
+
+
+def hydra_bookkeeping(folder: Path) -> None:
+    """What Hydra writes into a run folder before the task runs."""
+    (folder / ".hydra").mkdir(parents=True)
+    for name in ("config.yaml", "hydra.yaml", "overrides.yaml"):
+        (folder / ".hydra" / name).write_text("{}\n")
+    (folder / "run.log").write_text("")
+
+
+def test_discard_removes_a_fresh_run_folder_and_its_new_date_folder(tmp_path, fresh_state):
+    (tmp_path / "outputs" / "2026-01-01" / "09-00-00").mkdir(parents=True)  # an older run
+    run_dir = tmp_path / "outputs" / "2026-01-02" / "10-00-00"
+    common._remember_new_dirs(run_dir)  # as Preflight does before Hydra creates it
+    hydra_bookkeeping(run_dir)
+    assert common.discard_run_dir(run_dir)
+    assert sorted(p.name for p in (tmp_path / "outputs").iterdir()) == ["2026-01-01"]
+
+
+def test_discard_keeps_results_and_the_users_folders(tmp_path, fresh_state):
+    done = tmp_path / "done"
+    hydra_bookkeeping(done)
+    (done / "metrics.json").write_text("{}")
+    assert not common.discard_run_dir(done)
+    assert (done / "metrics.json").exists() and (done / ".hydra").exists()
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    common._remember_new_dirs(mine)  # existed before the run: emptied, not removed
+    hydra_bookkeeping(mine)
+    common.discard_run_dir(mine)
+    assert mine.is_dir() and list(mine.iterdir()) == []

@@ -1,0 +1,146 @@
+"""Sweeps end to end through the real command line: parallel, failing, killed, resumed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments.aggregate import summarize_sweep
+from experiments.figures import make_figures
+
+REPO = Path(__file__).resolve().parents[1]
+SMALL = ["people.n=300", "days=20"]
+
+
+def sweep(tmp_path, *args, env=None, **kw):
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("HYDRA_FULL_ERROR", None)
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.run", "-m", f"hydra.sweep.dir={tmp_path}/sweep",
+         *SMALL, *args], cwd=REPO, env=full_env, capture_output=True, text=True, timeout=600,
+        **kw)
+
+
+@pytest.fixture(scope="module")
+def finished_sweep(tmp_path_factory):
+    """A 2 x 2 x 3 sweep run once through the joblib launcher, one seed failing on purpose."""
+    tmp = tmp_path_factory.mktemp("sweep")
+    proc = sweep(tmp, "people.budget_mean=2,8", "network.degree_exponent=2.2,3.0", "seed=1,2,3",
+                 "hydra.launcher.n_jobs=2", env={"INFLUENCER_SIM_FAIL_SEEDS": "3"})
+    assert proc.returncode == 0, proc.stderr
+    return tmp / "sweep", proc
+
+
+def test_sweep_writes_one_row_per_run_and_records_failures(finished_sweep):
+    folder, proc = finished_sweep
+    summary = pd.read_parquet(folder / "summary.parquet")
+    assert len(summary) == 12
+    assert (summary["status"] == "failed").sum() == 4
+    failed = summary[summary["status"] == "failed"]
+    assert set(failed["seed"]) == {3}
+    assert failed["error"].str.contains("injected failure").all()
+    ok = summary[summary["status"] == "ok"]
+    assert len(ok) == 8 and ok["n_needs"].gt(0).all()
+    for col in ("people.budget_mean", "network.degree_exponent", "seed", "run_dir",
+                "small_share_valuable_brokered", "per_capita_ratio_large_small"):
+        assert col in summary.columns
+    assert pd.read_csv(folder / "summary.csv").shape[0] == 12
+    assert "sweep" in proc.stdout and "8 ok" in proc.stdout and "4 failed" in proc.stdout
+
+
+def test_group_table_has_bootstrap_intervals(finished_sweep):
+    folder, _ = finished_sweep
+    groups = pd.read_parquet(folder / "groups.parquet")
+    share = groups[groups["metric"] == "small_share_valuable_brokered"]
+    assert len(share) == 4
+    assert (share["n_runs"] <= 2).all()
+    finite = share.dropna(subset=["ci_low"])
+    assert (finite["ci_low"] <= finite["mean"] + 1e-12).all()
+    assert (finite["mean"] <= finite["ci_high"] + 1e-12).all()
+
+
+def test_figures_draw_the_numbers_of_the_summary(finished_sweep):
+    folder, _ = finished_sweep
+    for name in ("share", "heatmap", "per_capita", "lorenz", "story"):
+        png = folder / "figures" / f"{name}.png"
+        if name == "story" and not png.exists():
+            continue  # a tiny run may close no valuable referral
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert (folder / "figures" / f"{name}.svg").exists()
+    drawn = pd.read_csv(folder / "figures" / "share.csv")
+    summary = pd.read_parquet(folder / "summary.parquet")
+    ok = summary[summary["status"] == "ok"]
+    expected = ok.groupby(["people.budget_mean", "network.degree_exponent"])[
+        "small_share_valuable_brokered"].mean()
+    for _, row in drawn.iterrows():
+        want = expected.loc[(row["people.budget_mean"], row["network.degree_exponent"])]
+        got = row["small_share_valuable_brokered_mean"]
+        assert (np.isnan(want) and np.isnan(got)) or got == pytest.approx(want)
+    heat = pd.read_csv(folder / "figures" / "heatmap.csv").set_index(
+        ["people.budget_mean", "network.degree_exponent"])["mean"]
+    for key, want in expected.items():
+        assert (np.isnan(want) and np.isnan(heat.loc[key])) or heat.loc[key] == pytest.approx(want)
+    # Rebuilding the figures from the folder writes the same numbers.
+    make_figures(folder)
+    assert pd.read_csv(folder / "figures" / "share.csv").equals(drawn)
+
+
+def test_existing_sweep_is_refused_without_resume(finished_sweep):
+    folder, _ = finished_sweep
+    proc = sweep(folder.parent, "people.budget_mean=2,8", "network.degree_exponent=2.2,3.0",
+                 "seed=1,2,3")
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "resume=true" in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_aggregate_reports_corrupt_folder_and_goes_on(finished_sweep, tmp_path, capsys):
+    folder, _ = finished_sweep
+    copy = tmp_path / "copy"
+    subprocess.run(["cp", "-r", str(folder), str(copy)], check=True)
+    victim = sorted(p for p in copy.iterdir() if (p / "metrics.json").exists())[0]
+    (victim / "metrics.json").write_text("{not json")
+    summary = summarize_sweep(copy)
+    assert (summary["status"] == "corrupt").sum() == 1
+    assert len(summary) == 12
+    assert f"warning: {victim}" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_killed_sweep_resumes_with_exactly_one_row_per_run(tmp_path):
+    args = ["seed=1,2,3,4,5,6", "days=60", "hydra.launcher.n_jobs=1"]
+    full_env = {**os.environ}
+    full_env.pop("HYDRA_FULL_ERROR", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "experiments.run", "-m", f"hydra.sweep.dir={tmp_path}/sweep",
+         *SMALL, *args], cwd=REPO, env=full_env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True)
+    folder = tmp_path / "sweep"
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        done = list(folder.glob("*/metrics.json"))
+        if len(done) >= 2:
+            break
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # kill -9 the whole sweep, workers included
+    proc.wait()
+    finished = {p.parent.name: p.stat().st_mtime_ns for p in folder.glob("*/metrics.json")}
+    assert 2 <= len(finished) < 6
+    again = sweep(tmp_path, *args, "resume=true")
+    assert again.returncode == 0, again.stderr
+    summary = pd.read_parquet(folder / "summary.parquet")
+    assert len(summary) == 6 and (summary["status"] == "ok").all()
+    assert sorted(summary["seed"]) == [1, 2, 3, 4, 5, 6]
+    for name, mtime in finished.items():  # finished runs were not run again
+        assert (folder / name / "metrics.json").stat().st_mtime_ns == mtime
+    payloads = [json.loads(p.read_text()) for p in folder.glob("*/metrics.json")]
+    assert all(p["status"] == "ok" for p in payloads)
