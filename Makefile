@@ -4,12 +4,15 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-export HYDRA_FULL_ERROR ?=
+# Solara's page-shell files (from npm) so the app and its browser test work offline.
+ASSETS := $(VENV)/share/solara/cdn/.installed
+APP_PORT ?= 8765
 
-.PHONY: help venv demo test test-fast lint bench app clean
+.PHONY: help venv demo sweep test test-fast lint bench app clean
 
 help:
 	@echo "make demo   - run the default small-vs-large experiment (summary + figures in outputs/)"
+	@echo "make sweep  - the small-vs-large sweep (90 runs, all cores) with tables and figures"
 	@echo "make test   - set up, then ruff + the whole test suite"
 	@echo "make bench  - benchmarks (writes BENCHMARKS.md)"
 	@echo "make app    - interactive browser app on http://127.0.0.1:8765"
@@ -24,20 +27,36 @@ $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	@touch $(STAMP)
 
+$(ASSETS): $(STAMP)
+	$(PY) scripts/install-app-assets
+
 venv: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m experiments.run
 
-lint: $(STAMP)
-	$(PY) -m ruff check sim experiments tests
+# SWEEP_ARGS=resume=true to finish an interrupted sweep.
+sweep: $(STAMP)
+	$(PY) -m experiments.run -m experiment=small_vs_large $(SWEEP_ARGS)
 
-test: $(STAMP)
-	$(PY) -m ruff check sim experiments tests
+lint: $(STAMP)
+	$(PY) -m ruff check sim experiments tests app
+
+test: $(STAMP) $(ASSETS)
+	$(PY) -m ruff check sim experiments tests app
 	$(PY) -m pytest -n 2 --durations=10
+
+# Benchmarks (experiments/bench): installs the optional peers (EoN, NDlib) first.
+# BENCH_ARGS=--quick for a smoke run; --only cascade|model|sweep|scaling for one part.
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[test,bench]"
+	$(PY) -m experiments.bench $(BENCH_ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -m "not slow"
+
+app: $(STAMP) $(ASSETS)
+	$(VENV)/bin/solara run app/app.py --host 127.0.0.1 --port $(APP_PORT) --production --no-open
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
