@@ -12,6 +12,7 @@ c. ``lorenz``: Lorenz curves of audience and of valuable brokerage;
 d. ``heatmap``: the small share over the first two swept parameters;
 e. ``story``: one valuable referral chain drawn on the network around it;
 
+for knockout sweeps, ``knockout``: the drop in valuable connections per target;
 and for cascade-mode sweeps over ``cascade.transmissibility``, ``threshold``:
 the large-cascade share and reach against bond-percolation theory.
 
@@ -97,6 +98,10 @@ def make_figures(sweep_dir: str | Path) -> list[Path]:
     rep = _representative_group(summary, gparams)
     if len(rep):
         written += _lorenz_and_story(rep, out)
+    if (sweep_dir / "knockout_groups.csv").exists():
+        data = sp.knockout_data(pd.read_csv(sweep_dir / "knockout_groups.csv"))
+        k = int(rep["knockout.k"].iloc[0]) if "knockout.k" in rep and len(rep) else None
+        written += _save(sp.knockout_figure(data, k), data, out, "knockout")
     return written
 
 
