@@ -57,7 +57,9 @@ def compose_error(*overrides: str) -> str:
 
 def test_primary_config_is_the_schema_defaults():
     cfg = compose_cfg()
-    assert OmegaConf.get_type(cfg) is Config
+    assert OmegaConf.get_type(cfg) is schema.AppConfig
+    assert issubclass(schema.AppConfig, Config)
+    assert cfg.resume is False
     assert OmegaConf.get_type(cfg.network) is NetworkConfig
     assert composed() == Config()
 
@@ -68,6 +70,8 @@ def test_primary_config_hydra_settings():
     raw = OmegaConf.to_container(hydra_cfg.run, resolve=False)
     assert raw["dir"] == "outputs/${now:%Y-%m-%d}/${now:%H-%M-%S}"
     assert hydra_cfg.callbacks.preflight._target_ == "experiments.common.Preflight"
+    assert hydra_cfg.callbacks.aggregate._target_ == "experiments.callbacks.Aggregate"
+    assert OmegaConf.to_container(hydra_cfg.sweep, resolve=False)["dir"] == "sweeps/${sweep_name}"
 
 
 def test_schemas_are_registered():
