@@ -433,7 +433,8 @@ class World:
             fixed_t, pass_base, rc.pass_strength, rc.know_scale, hop_limit,
             matching, rc.referrals, seeker_reposts,
             self.rng_attention, self.rng_response,
-            out_need, out_trail,
+            out_need, out_trail, np.empty(bound, np.int32), np.empty(bound, np.int64),
+            np.empty(bound, np.int64),
             cl["need"], cl["kind"], cl["provider"], cl["broker"], cl["via"], cl["w_arrival"],
             cl["w_referral"], cl["hops"], c,
         )

@@ -168,7 +168,7 @@ def spread_day(day, active, frontier_need, frontier_trail,
                fixed_t, pass_base, pass_strength, know_scale, hop_limit,
                matching, referrals, seeker_reposts,
                rng_att, rng_resp,
-               out_need, out_trail,
+               out_need, out_trail, seen_person, seen_slot, seen_trail,
                cl_need, cl_kind, cl_provider, cl_broker, cl_via, cl_w_arrival, cl_w_referral,
                cl_hops,
                counters):
@@ -190,7 +190,8 @@ def spread_day(day, active, frontier_need, frontier_trail,
     no holders for tomorrow.
 
     All buffers are preallocated by the caller with room for every message of
-    the day; ``counters`` holds the fill levels (see ``C_*``) and is updated.
+    the day (``out_*`` and the scratch buffers ``seen_*``); ``counters`` holds
+    the fill levels (see ``C_*``) and is updated.
     """
     n_trail = counters[C_TRAIL]
     n_pool = counters[C_POOL]
@@ -202,6 +203,7 @@ def spread_day(day, active, frontier_need, frontier_trail,
     fi = 0
     n_front = frontier_need.shape[0]
     log_miss = np.log1p(-fixed_t) if 0.0 < fixed_t < 1.0 else 0.0
+    needs_w = matching or pass_base >= 0.0
     for k in active:
         # Holders of need k today.
         while fi < n_front and frontier_need[fi] < k:
@@ -234,76 +236,94 @@ def spread_day(day, active, frontier_need, frontier_trail,
         cwr = 0.0
         ch = 0
         first = 0 if show_seeker else 1
+        # Phase 1: every offer that is seen (holder order). Collecting first and
+        # handling after keeps memory reads independent, which the CPU overlaps.
+        n_seen = 0
         for hi in range(first, 1 + f_hi - f_lo):
             th = need_root[k] if hi == 0 else frontier_trail[f_lo + hi - 1]
             ph = tr_person[th]
-            hop_j = tr_hop[th] + 1
             s = row_start[ph]
             end = s + row_len[ph]
             messages += row_len[ph]
-            idx = s - 1
-            while True:
-                # With a fixed attention probability, jump straight to the next
-                # contact who sees the post (geometric skip): the same law as one
-                # Bernoulli draw per contact, at a cost per view, not per tie.
-                if fixed_t >= 0.0:
+            if fixed_t >= 0.0:
+                # Fixed attention: jump straight to the next contact who sees the
+                # post (geometric skip): the same law as one Bernoulli draw per
+                # contact, at a cost per view, not per tie.
+                idx = s + geometric_skip(fixed_t, log_miss, rng_att)
+                while idx < end:
+                    seen_person[n_seen] = nbr[idx]
+                    seen_slot[n_seen] = idx
+                    seen_trail[n_seen] = th
+                    n_seen += 1
                     idx += 1 + geometric_skip(fixed_t, log_miss, rng_att)
-                else:
-                    idx += 1
-                if idx >= end:
-                    break
-                j = nbr[idx]
-                if stamp[j] == k:
-                    continue
-                w = floor + scale * excess[nbr_edge[idx]]
-                if fixed_t < 0.0:
+            else:
+                for idx in range(s, end):
+                    j = nbr[idx]
+                    if stamp[j] == k:
+                        continue
+                    w = floor + scale * excess[nbr_edge[idx]]
                     p = attention_prob(w, budget[j], row_len[j], excess_sum[j], scale, floor)
                     if p < 1.0 and rng_att.random() >= p:
                         continue
-                stamp[j] = k
-                pool[n_pool] = j
-                n_pool += 1
-                views += 1
-                if matching:
-                    if topic[j] == t:
+                    seen_person[n_seen] = j
+                    seen_slot[n_seen] = idx
+                    seen_trail[n_seen] = th
+                    n_seen += 1
+        # Phase 2: each contact handles the need once, credited to the first
+        # holder (in holder order) whose post they saw.
+        for q in range(n_seen):
+            j = seen_person[q]
+            if stamp[j] == k:
+                continue
+            th = seen_trail[q]
+            hop_j = tr_hop[th] + 1
+            # The tie's strength matters to matching and passing; a pure cascade
+            # (no matching, everyone passes) never reads it.
+            w = floor + scale * excess[nbr_edge[seen_slot[q]]] if needs_w else np.nan
+            stamp[j] = k
+            pool[n_pool] = j
+            n_pool += 1
+            views += 1
+            if matching:
+                if topic[j] == t:
+                    n_cand += 1
+                    if n_cand == 1 or rng_resp.random() * n_cand < 1.0:
+                        ck, cp, cb, cv, cwa, cwr, ch = DIRECT, j, -1, th, w, 0.0, hop_j
+                    continue
+                if referrals:
+                    best = -1
+                    best_w = -1.0
+                    s2 = row_start[j]
+                    for idx2 in range(s2, s2 + row_len[j]):
+                        m = nbr[idx2]
+                        if topic[m] != t or m == seeker:
+                            continue
+                        w2 = floor + scale * excess[nbr_edge[idx2]]
+                        if rng_resp.random() < know_scale * w2 and w2 > best_w:
+                            best = m
+                            best_w = w2
+                    if best >= 0:
                         n_cand += 1
                         if n_cand == 1 or rng_resp.random() * n_cand < 1.0:
-                            ck, cp, cb, cv, cwa, cwr, ch = DIRECT, j, -1, th, w, 0.0, hop_j
+                            ck, cp, cb, cv, cwa, cwr, ch = (
+                                REFERRAL, best, j, th, w, best_w, hop_j + 1)
                         continue
-                    if referrals:
-                        best = -1
-                        best_w = -1.0
-                        s2 = row_start[j]
-                        for idx2 in range(s2, s2 + row_len[j]):
-                            m = nbr[idx2]
-                            if topic[m] != t or m == seeker:
-                                continue
-                            w2 = floor + scale * excess[nbr_edge[idx2]]
-                            if rng_resp.random() < know_scale * w2 and w2 > best_w:
-                                best = m
-                                best_w = w2
-                        if best >= 0:
-                            n_cand += 1
-                            if n_cand == 1 or rng_resp.random() * n_cand < 1.0:
-                                ck, cp, cb, cv, cwa, cwr, ch = (
-                                    REFERRAL, best, j, th, w, best_w, hop_j + 1)
-                            continue
-                if hop_j < hop_limit:
-                    if pass_base < 0.0:
-                        passes = True
-                    else:
-                        p_pass = pass_base + pass_strength * w
-                        passes = p_pass >= 1.0 or rng_resp.random() < p_pass
-                    if passes:
-                        tr_person[n_trail] = j
-                        tr_parent[n_trail] = th
-                        tr_hop[n_trail] = hop_j
-                        tr_w[n_trail] = w
-                        out_need[n_next] = k
-                        out_trail[n_next] = n_trail
-                        n_next += 1
-                        n_trail += 1
-                        carried[j] += 1
+            if hop_j < hop_limit:
+                if pass_base < 0.0:
+                    passes = True
+                else:
+                    p_pass = pass_base + pass_strength * w
+                    passes = p_pass >= 1.0 or rng_resp.random() < p_pass
+                if passes:
+                    tr_person[n_trail] = j
+                    tr_parent[n_trail] = th
+                    tr_hop[n_trail] = hop_j
+                    tr_w[n_trail] = w
+                    out_need[n_next] = k
+                    out_trail[n_next] = n_trail
+                    n_next += 1
+                    n_trail += 1
+                    carried[j] += 1
         if n_pool > pool_lo:
             ch_start[n_chunks] = pool_lo
             ch_len[n_chunks] = n_pool - pool_lo
@@ -508,6 +528,9 @@ def cascade_spread(sources, row_start, row_len, nbr, nbr_edge, excess, excess_su
     stamp = np.full(n, -1, np.int64)
     owner = np.full(1, -1, np.int64)
     carried = np.zeros(n, np.int32)
+    seen_person = np.empty(nbr.shape[0] + 1, np.int32)
+    seen_slot = np.empty(nbr.shape[0] + 1, np.int64)
+    seen_trail = np.empty(nbr.shape[0] + 1, np.int64)
     buf_need = np.empty((2, n + 1), np.int64)
     buf_trail = np.empty((2, n + 1), np.int64)
     cl_i = np.empty(1, np.int64)
@@ -545,8 +568,8 @@ def cascade_spread(sources, row_start, row_len, nbr, nbr_edge, excess, excess_su
                        pool, ch_start, ch_len, ch_next, stamp, owner, carried,
                        transmissibility, -1.0, 0.0, 0.0, 1 << 30, False, False, False,
                        rng_att, rng_resp,
-                       buf_need[1 - side], buf_trail[1 - side],
-                       cl_i, cl_k, cl_p, cl_p, cl_i, cl_w, cl_w, cl_p, counters)
+                       buf_need[1 - side], buf_trail[1 - side], seen_person, seen_slot,
+                       seen_trail, cl_i, cl_k, cl_p, cl_p, cl_i, cl_w, cl_w, cl_p, counters)
             n_front = counters[C_NEXT]
             side = 1 - side
             day += 1
