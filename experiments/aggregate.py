@@ -214,18 +214,28 @@ def _arrow_safe(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m experiments.aggregate SWEEP_DIR``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def status_counts(summary: pd.DataFrame) -> str:
+    """``"8 ok, 4 failed"``: runs of a summary by status."""
+    counts = summary["status"].value_counts().to_dict() if len(summary) else {}
+    return ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "none"
+
+
+def sweep_dir_argument(argv: list[str] | None, description: str) -> Path:
+    """Parse ``SWEEP_DIR`` from the command line; a missing folder exits with status 2."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("sweep_dir", type=Path)
     args = parser.parse_args(argv)
     if not args.sweep_dir.is_dir():
         print(f"error: {args.sweep_dir}: no such sweep folder", file=sys.stderr)
-        return 2
-    summary = summarize_sweep(args.sweep_dir)
-    counts = summary["status"].value_counts().to_dict() if len(summary) else {}
-    print(f"{len(summary)} runs ({', '.join(f'{v} {k}' for k, v in counts.items()) or 'none'})"
-          f" -> {args.sweep_dir / 'summary.parquet'}")
+        raise SystemExit(2)
+    return args.sweep_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m experiments.aggregate SWEEP_DIR``."""
+    sweep_dir = sweep_dir_argument(argv, __doc__.splitlines()[0])
+    summary = summarize_sweep(sweep_dir)
+    print(f"{len(summary)} runs ({status_counts(summary)}) -> {sweep_dir / 'summary.parquet'}")
     return 0
 
 

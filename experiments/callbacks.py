@@ -30,9 +30,9 @@ class Aggregate(Callback):
 
 def sweep_summary(summary: Any, sweep_dir: Path, n_figures: int) -> str:
     """A few lines on a finished sweep: runs by status and the headline range."""
-    counts = summary["status"].value_counts().to_dict() if len(summary) else {}
-    lines = [f"sweep {sweep_dir}: {len(summary)} runs "
-             f"({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))})"]
+    from experiments.aggregate import status_counts
+
+    lines = [f"sweep {sweep_dir}: {len(summary)} runs ({status_counts(summary)})"]
     ok = summary[summary["status"] == "ok"] if len(summary) else summary
     share = "small_share_valuable_brokered"
     if len(ok) and share in ok and ok[share].notna().any():

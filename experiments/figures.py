@@ -22,7 +22,6 @@ are skipped with a note.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -30,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments.aggregate import parameter_columns, summarize_sweep
+from experiments.aggregate import parameter_columns, summarize_sweep, sweep_dir_argument
 from sim import measures
 from sim import sweep_plots as sp
 from sim.config import from_dict, validate
@@ -159,14 +158,8 @@ def _edges_from_path(config) -> tuple[np.ndarray, np.ndarray]:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m experiments.figures SWEEP_DIR``."""
-    parser = argparse.ArgumentParser(description="Regenerate the figures of a sweep.")
-    parser.add_argument("sweep_dir", type=Path)
-    args = parser.parse_args(argv)
-    if not args.sweep_dir.is_dir():
-        print(f"error: {args.sweep_dir}: no such sweep folder", file=sys.stderr)
-        return 2
-    written = make_figures(args.sweep_dir)
-    for path in written:
+    sweep_dir = sweep_dir_argument(argv, "Regenerate the figures of a sweep.")
+    for path in make_figures(sweep_dir):
         if path.suffix == ".png":
             print(path)
     return 0
