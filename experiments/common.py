@@ -454,9 +454,13 @@ class Preflight(Callback):
     """
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """Check the config of a single run."""
-        _remember_new_dirs(OmegaConf.select(config, "hydra.run.dir"))
+        """Check the config of a single run, and never write over a finished one."""
+        run_dir = OmegaConf.select(config, "hydra.run.dir")
+        _remember_new_dirs(run_dir)
         _check(lambda: to_config(config))
+        if run_dir and (Path(str(run_dir)) / "metrics.json").exists():
+            exit_bad_input(f"{run_dir}: already holds a finished run; choose another "
+                           "hydra.run.dir (nothing was overwritten)")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Check the config of every job of a sweep."""

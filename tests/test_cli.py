@@ -235,3 +235,15 @@ def test_discard_keeps_results_and_the_users_folders(tmp_path, fresh_state):
     hydra_bookkeeping(mine)
     common.discard_run_dir(mine)
     assert mine.is_dir() and list(mine.iterdir()) == []
+
+
+def test_finished_run_folder_is_never_overwritten(tmp_path):
+    run_dir = tmp_path / "run"
+    first = run_cli(f"hydra.run.dir={run_dir}", "people.n=300", "days=5")
+    assert first.returncode == 0, first.stderr
+    before = (run_dir / "metrics.json").read_bytes()
+    again = run_cli(f"hydra.run.dir={run_dir}", "people.n=300", "days=5", "seed=9")
+    assert again.returncode == 2
+    lines = [line for line in again.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "already holds a finished run" in lines[0]
+    assert (run_dir / "metrics.json").read_bytes() == before
