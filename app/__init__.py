@@ -1,0 +1,1 @@
+"""The interactive browser app (Mesa SolaraViz): ``make app`` or ``solara run app/app.py``."""

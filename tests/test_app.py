@@ -1,0 +1,280 @@
+"""The browser app: its model wrapper, its speed, and the page in a real headless Chromium.
+
+The browser part starts ``solara run app/app.py`` on a free loopback port,
+drives the page with Playwright (Debian's Chromium; Playwright's own browser
+download needs the open internet), steps and plays the model, moves a slider,
+resets, and checks that the network view and both plots change. Screenshots go
+to ``test-artifacts/``. Without Playwright, Chromium or Solara's page files
+(``scripts/install-app-assets``) it skips and says which is missing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from app import charts  # noqa: E402
+from app.model import AppModel, app_config, parse_seed, weak_share  # noqa: E402
+from sim.network import neighbourhood_overlap  # noqa: E402
+from sim.run import collect  # noqa: E402
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+PICTURES = ("network-view", "share-plot", "closures-plot")
+
+
+# --- the model behind the app (no browser) ------------------------------------------------
+
+
+def test_knobs_build_the_config():
+    model = AppModel(people=300, attention_budget=7.5, weak_tie_share=0.4,
+                     audience_exponent=2.2, pass_on=0.3, seed="7")
+    cfg = model.config
+    assert (cfg.seed, cfg.people.n, cfg.people.budget_mean) == (7, 300, 7.5)
+    assert (cfg.network.degree_exponent, cfg.response.pass_base) == (2.2, 0.3)
+    assert cfg.people.agents == "all" and len(model.agents) == 300
+    assert model.n_people == 300 and model.steps == 0
+
+
+def test_seed_box_accepts_any_text():
+    assert parse_seed("42") == 42 and parse_seed(" 42 ") == 42
+    assert parse_seed("pharma") == parse_seed("pharma") != parse_seed("biotech")
+    a, b = AppModel(people=200, seed="x"), AppModel(people=200, seed="x")
+    for _ in range(20):
+        a.step()
+        b.step()
+    assert a.scores() == b.scores()
+
+
+@pytest.mark.parametrize("share", [0.2, 0.5, 0.85])
+def test_weak_tie_share_slider_sets_the_share_of_weak_ties(share):
+    cfg, graph = app_config(people=800, weak_tie_share=share, seed="3")
+    overlap = neighbourhood_overlap(graph.n, graph.u, graph.v)
+    assert weak_share(cfg.ties.strength_base, overlap, cfg.ties) == pytest.approx(share, abs=1e-6)
+    model = AppModel(people=800, weak_tie_share=share, seed="3")
+    realised = float((model.world.initial_strength < cfg.ties.weak_below).mean())
+    assert realised == pytest.approx(share, abs=0.04)
+
+
+def test_history_agrees_with_the_run_tables():
+    model = AppModel(people=1000, seed="5")
+    for _ in range(90):
+        model.step()
+    closures = collect(model).closures
+    ref = closures[(closures["kind"] == "referral") & closures["valuable"]]
+    large = model.is_large[ref["broker"].to_numpy()]
+    assert model.history.valuable_large[-1] == int(large.sum())
+    assert model.history.valuable_small[-1] == int((~large).sum())
+    assert model.history.day == list(range(90))
+    assert all(90 - 1 - day < 7 for day, _, _ in model.history.chains)
+
+
+def test_step_and_pictures_are_fast_enough_at_2000_people():
+    model = AppModel(people=2000, seed="11")
+    model.step()  # compiles nothing new, but warms caches
+    t0 = time.perf_counter()
+    for _ in range(30):
+        model.step()
+    step = (time.perf_counter() - t0) / 30
+    assert step < 0.3, f"one day at 2,000 people took {step:.3f} s"
+    snap = model.snapshot()
+    t0 = time.perf_counter()
+    first = charts.network_image(model, snap, fmt="png")  # layout + background + overlays
+    t1 = time.perf_counter()
+    model.step()
+    # Overlays on the cached background:
+    again = charts.network_image(model, model.snapshot(), fmt="png")
+    t2 = time.perf_counter()
+    for png in (first, again, charts.share_png(snap, 0.9), charts.closures_png(snap)):
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    # Generous bounds (shared CI machines); typical: about 1 s, then 0.1-0.2 s.
+    assert t1 - t0 < 15 and t2 - t1 < 3, (t1 - t0, t2 - t1)
+
+
+def test_layout_is_seeded_and_keeps_communities_apart():
+    from sim.netplot import community_layout
+
+    model = AppModel(people=1500, seed="9")
+    g = model.graph
+    a = community_layout(g.n, g.u, g.v, g.community, seed=9)
+    assert np.array_equal(a, community_layout(g.n, g.u, g.v, g.community, seed=9))
+    assert a.shape == (1500, 2) and np.isfinite(a).all()
+    assert not np.array_equal(a, community_layout(g.n, g.u, g.v, g.community, seed=10))
+    # Each community sits in its own disc: members are nearer their own centre than others'.
+    labels = np.unique(g.community)
+    centres = np.array([a[g.community == c].mean(axis=0) for c in labels])
+    nearest = np.argmin(((a[:, None, :] - centres[None]) ** 2).sum(axis=2), axis=1)
+    assert (labels[nearest] == g.community).mean() > 0.97
+
+
+# --- the page in a real browser ------------------------------------------------------------
+
+
+def _chromium() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium",
+                      shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def server():
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
+                        "(pip install -e '.[test]')")
+    if _chromium() is None:
+        pytest.skip("Chromium not found: run scripts/install-browser "
+                    "(apt-get install -y chromium) or set CHROMIUM=/path/to/chromium")
+    check = subprocess.run([sys.executable, str(ROOT / "scripts" / "install-app-assets"),
+                            "--check"], capture_output=True, text=True)
+    if check.returncode != 0:
+        pytest.skip("Solara's page files are not installed, so the page cannot load offline: "
+                    f"run {sys.executable} scripts/install-app-assets ({check.stdout.strip()})")
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    log = open(ARTIFACTS / "app-server.log", "w")  # noqa: SIM115 (closed below)
+    solara = Path(sys.executable).with_name("solara")
+    command = [str(solara)] if solara.exists() else [sys.executable, "-m", "solara"]
+    proc = subprocess.Popen(
+        [*command, "run", "app/app.py", "--host", "127.0.0.1", "--port", str(port),
+         "--production", "--no-open"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not _answers(url):
+            if proc.poll() is not None:
+                pytest.fail(f"the app server exited with {proc.returncode}; see "
+                            f"{ARTIFACTS / 'app-server.log'}")
+            if time.monotonic() > deadline:
+                pytest.fail("the app server did not answer within 120 s")
+            time.sleep(0.3)
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=15)
+        log.close()
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
+
+
+def _changed(before: bytes, after: bytes) -> float:
+    """Share of pixels that differ (1.0 when the sizes differ)."""
+    a, b = _pixels(before), _pixels(after)
+    if a.shape != b.shape:
+        return 1.0
+    return float((np.abs(a - b).sum(axis=2) > 30).mean())
+
+
+@pytest.mark.slow
+def test_app_in_a_real_browser(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    timings: dict[str, float] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            t0 = time.perf_counter()
+            page.goto(server)
+            for name in PICTURES:
+                page.locator(f"img.{name}").wait_for(state="visible", timeout=120_000)
+            timings["page_load_s"] = time.perf_counter() - t0
+            day = page.locator(".ref-tile .v").first
+            expect(day).to_have_text("0")
+            expect(page.get_by_text("This world: 1,000 people")).to_be_visible()
+
+            def shots() -> dict[str, bytes]:
+                return {n: page.locator(f"img.{n}").screenshot() for n in PICTURES}
+
+            start = shots()
+            # Step three days, one click each.
+            step = page.get_by_role("button", name="Step")
+            for k in (1, 2, 3):
+                t0 = time.perf_counter()
+                step.click()
+                expect(day).to_have_text(str(k), timeout=30_000)
+                timings[f"step_{k}_s"] = time.perf_counter() - t0
+            stepped = shots()
+            assert _changed(start["network-view"], stepped["network-view"]) > 0.002
+            assert _changed(start["closures-plot"], stepped["closures-plot"]) > 0.002
+            # No valuable referral yet in three days: only the day axis has grown.
+            assert _changed(start["share-plot"], stepped["share-plot"]) > 0
+            # Play until day 12 and a first valuable referral (day 8 with this seed), then pause.
+            valuable = page.locator(".ref-tile .v").nth(2)
+            page.get_by_role("button", name="\u25b6").click()
+            deadline = time.monotonic() + 150
+            while int(day.inner_text()) < 12 or int(valuable.inner_text().replace(",", "")) < 1:
+                assert time.monotonic() < deadline, "playing did not reach a valuable referral"
+                page.wait_for_timeout(200)
+            page.get_by_role("button", name="\u275a\u275a").click()
+            expect(step).to_be_enabled(timeout=30_000)
+            page.wait_for_timeout(1000)
+            played = shots()
+            for name in PICTURES:
+                assert _changed(stepped[name], played[name]) > 0.002, name
+            assert int(day.inner_text()) >= 12
+            page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
+            # Move the People slider to its minimum (keyboard on its thumb), then Reset.
+            people = page.locator("[role=slider][aria-valuemax='3000']")
+            people.focus()
+            page.keyboard.press("Home")
+            expect(people).to_have_attribute("aria-valuenow", "200")
+            t0 = time.perf_counter()
+            page.get_by_role("button", name="Reset").click()
+            expect(page.get_by_text("This world: 200 people")).to_be_visible(timeout=60_000)
+            expect(day).to_have_text("0", timeout=30_000)
+            timings["reset_200_people_s"] = time.perf_counter() - t0
+            page.wait_for_timeout(1000)
+            reset = shots()
+            assert _changed(played["network-view"], reset["network-view"]) > 0.05
+            assert _changed(played["closures-plot"], reset["closures-plot"]) > 0.002
+            page.screenshot(path=str(ARTIFACTS / "app-after-reset.png"), full_page=True)
+            assert not errors, errors
+        finally:
+            browser.close()
+    (ARTIFACTS / "app-timings.json").write_text(json.dumps(timings, indent=2) + "\n")
