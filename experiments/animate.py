@@ -186,26 +186,6 @@ def find_need(config, max_days: int, min_hops: int, broker: str) -> Found | None
     return None if best is None else best[1]
 
 
-def _handled(world, need: int) -> list[int]:
-    """Everybody in the need's handled-set (the seeker and all who saw it), in order."""
-    out: list[int] = []
-    c = int(world.need_head.data[need])
-    while c >= 0:
-        start = int(world.ch_start.data[c])
-        out.extend(int(p) for p in world.pool.data[start : start + world.ch_len.data[c]])
-        c = int(world.ch_next.data[c])
-    return out
-
-
-def _frontier(world, need: int) -> list[tuple[int, int]]:
-    """``(person, from)`` of everybody holding the need for tomorrow."""
-    sel = world.frontier_need == need
-    trails = world.frontier_trail[sel]
-    people = world.tr_person.data[trails]
-    parents = world.tr_person.data[world.tr_parent.data[trails]]
-    return [(int(p), int(q)) for p, q in zip(people, parents, strict=True)]
-
-
 def trace_need(config, found: Found) -> Story:
     """Replay the run of ``config`` and record, day by day, where the need went.
 
@@ -231,9 +211,9 @@ def trace_need(config, found: Found) -> Story:
         model.step()
         if day == found.posted and int(world.need_seeker.data[need]) != seeker:
             raise RuntimeError("the replay diverged from the search run")
-        handled = [p for p in _handled(world, need) if p != seeker]
+        handled = [p for p in world.handled_by(need) if p != seeker]
         new_seen = handled[len(seen_before):]
-        holders = _frontier(world, need)  # who passed it on today, and from whom
+        holders = world.holders(need)  # who passed it on today, and from whom
         passed_from = dict(holders)
         offers = []
         for person in new_seen:

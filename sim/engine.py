@@ -297,6 +297,29 @@ class World:
             budget *= factor / factor.mean()
         self.budget = budget
 
+    # --- following one need (teaching, animation) ----------------------------------
+    def handled_by(self, need: int) -> list[int]:
+        """Everybody who has handled open need ``need``: its seeker, then all who saw it.
+
+        In the order they saw it. Valid for open needs and for needs that ended
+        since the last compaction of handled-sets (which keeps open needs only).
+        """
+        out: list[int] = []
+        c = int(self.need_head.data[need])
+        while c >= 0:
+            start = int(self.ch_start.data[c])
+            out.extend(int(p) for p in self.pool.data[start : start + self.ch_len.data[c]])
+            c = int(self.ch_next.data[c])
+        return out
+
+    def holders(self, need: int) -> list[tuple[int, int]]:
+        """``(person, got_it_from)`` for everybody who will show ``need`` tomorrow."""
+        sel = self.frontier_need == need
+        trails = self.frontier_trail[sel]
+        people = self.tr_person.data[trails]
+        parents = self.tr_person.data[self.tr_parent.data[trails]]
+        return [(int(p), int(q)) for p, q in zip(people, parents, strict=True)]
+
     # --- one day -----------------------------------------------------------------
     def step(self) -> None:
         """Advance the world by one day."""

@@ -310,3 +310,16 @@ def test_knockout_isolates_people_and_drops_their_needs():
     result = collect(model)
     assert not result.needs["seeker"].isin(removed).any()
     assert result.metrics["n_removed"] == 2 and result.metrics["removed_audience"] == 33
+
+
+def test_following_one_need_handled_by_and_holders():
+    cfg = quiet_config(response__referrals=False)
+    world = make_world(PATH, topics=[0, 1, 1, 2], config=cfg)
+    [need] = world.post_needs([0], [2], [1.0]).tolist()
+    assert world.handled_by(need) == [0]
+    world.step()
+    assert world.handled_by(need) == [0, 1]
+    assert world.holders(need) == [(1, 0)]
+    world.step()
+    assert world.handled_by(need) == [0, 1, 2]
+    assert world.holders(need) == [(2, 1)]
