@@ -185,7 +185,8 @@ def sweep_job(cfg: DictConfig, folder: Path) -> dict[str, Any]:
         failing = os.environ.get(FAIL_SEEDS_ENV, "")
         if str(config.seed) in {s.strip() for s in failing.split(",") if s.strip()}:
             raise RuntimeError(f"injected failure for seed {config.seed} ({FAIL_SEEDS_ENV})")
-        return run_and_save(config, folder).metrics
+        # Per-run figures would cost more than the run itself; the sweep draws its own.
+        return run_and_save(config, folder, figures=False).metrics
     except Exception as exc:  # recorded, not raised: one bad run must not stop a sweep
         error = f"{type(exc).__name__}: {_one_line(str(exc))}"
         logging.getLogger(__name__).error("run failed: %s", error)

@@ -19,15 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hydra._internal.config_loader_impl import get_overrides_dirname
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, configure_log, setup_globals
 from hydra_plugins.hydra_joblib_launcher._core import execute_job, process_joblib_cfg
 from hydra_plugins.hydra_joblib_launcher.config import JobLibLauncherConf
 from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
 from joblib import Parallel, delayed
-from omegaconf import open_dict
+from omegaconf import OmegaConf, open_dict
 
 from sim.config import ConfigError
 
@@ -74,19 +76,42 @@ class InfluencerLauncher(JoblibLauncher):
         HydraConfig.instance().set_config(cfg)
         return Path(str(cfg.hydra.sweep.dir)) / str(cfg.hydra.sweep.subdir)
 
+    def _finished_jobs(self, job_overrides: Any, initial_job_idx: int) -> set[int]:
+        """Numbers of the jobs whose run folder already holds a finished result.
+
+        With the project's folder names (``${hydra.job.override_dirname}``) the
+        folder follows from the overrides alone, as Hydra names it; any other
+        naming composes each job's config (about 0.1 s a job).
+        """
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        if not sweep_dir.exists():
+            return set()
+        raw = OmegaConf.to_container(self.config.hydra.sweep, resolve=False)
+        fast = raw.get("subdir") == "${hydra.job.override_dirname}"
+        naming = self.config.hydra.job.config.override_dirname
+        parser = OverridesParser.create()
+        done = set()
+        for idx, overrides in enumerate(job_overrides):
+            num = initial_job_idx + idx
+            if fast:
+                app = [o for o in parser.parse_overrides(list(overrides))
+                       if not o.is_hydra_override()]
+                run_dir = sweep_dir / get_overrides_dirname(
+                    app, list(naming.exclude_keys), naming.item_sep, naming.kv_sep)
+            else:
+                run_dir = self._job_dir(list(overrides), num)
+            if finished(run_dir):
+                done.add(num)
+        return done
+
     def launch(self, job_overrides: Any, initial_job_idx: int) -> list[JobReturn]:  # noqa: D102
         setup_globals()
         assert self.config is not None and self.hydra_context is not None
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         resume = bool(self.config.get("resume", False))
-        jobs = []
-        done = []
-        for idx, overrides in enumerate(job_overrides):
-            num = initial_job_idx + idx
-            if finished(self._job_dir(list(overrides), num)):
-                done.append(num)
-            else:
-                jobs.append((num, overrides))
+        done = self._finished_jobs(job_overrides, initial_job_idx)
+        jobs = [(initial_job_idx + idx, overrides) for idx, overrides in enumerate(job_overrides)
+                if initial_job_idx + idx not in done]
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         if done and not resume:
             raise SweepExistsError(
