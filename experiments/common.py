@@ -65,7 +65,11 @@ EXIT_BAD_INPUT = 2
 FIGURE_STEM = "small_vs_large"
 """File stem of the headline figure (``small_vs_large.png`` and ``.svg``)."""
 
-BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+#: Sweepers whose job list :func:`sweep_configs` can expand (the basic one and ours).
+BASIC_SWEEPERS = (
+    "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
+    "hydra_plugins.influencer_sim_launcher.sweeper.InfluencerSweeper",
+)
 
 # Folders this process expects Hydra to create (filled by Preflight, which runs
 # before Hydra writes anything): only these are removed when they end up empty.
@@ -405,7 +409,7 @@ def sweep_configs(config: DictConfig) -> Iterator[DictConfig]:
     Yields:
         The config of each job (without its ``hydra`` node in the fast path).
     """
-    if OmegaConf.select(config, "hydra.sweeper._target_") != BASIC_SWEEPER:
+    if OmegaConf.select(config, "hydra.sweeper._target_") not in BASIC_SWEEPERS:
         return
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper

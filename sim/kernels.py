@@ -323,7 +323,8 @@ def spread_day(day, active, frontier_need, frontier_trail,
                     out_trail[n_next] = n_trail
                     n_next += 1
                     n_trail += 1
-                    carried[j] += 1
+                    if pass_base >= 0.0:  # a pure cascade (everyone passes) counts nothing
+                        carried[j] += 1
         if n_pool > pool_lo:
             ch_start[n_chunks] = pool_lo
             ch_len[n_chunks] = n_pool - pool_lo
@@ -525,9 +526,9 @@ def cascade_spread(sources, row_start, row_len, nbr, nbr_edge, excess, excess_su
     ch_start = np.empty(n + 2, np.int64)
     ch_len = np.empty(n + 2, np.int32)
     ch_next = np.empty(n + 2, np.int64)
-    stamp = np.full(n, -1, np.int64)
+    stamp = np.full(n, -1, np.int32)  # cascade ids fit; half the cache footprint of int64
     owner = np.full(1, -1, np.int64)
-    carried = np.zeros(n, np.int32)
+    carried = np.zeros(1, np.int32)  # unused: nobody's passes are counted in a pure cascade
     seen_person = np.empty(nbr.shape[0] + 1, np.int32)
     seen_slot = np.empty(nbr.shape[0] + 1, np.int64)
     seen_trail = np.empty(nbr.shape[0] + 1, np.int64)
