@@ -350,6 +350,7 @@ def test_validate_rejects_out_of_range(key, value, allowed):
         ("network.name", "nope", NETWORKS),
         ("measures.credit", "everyone", ("broker", "chain")),
         ("people.agents", "some", ("auto", "all", "lazy")),
+        ("knockout.target", "everyone", ("none", "large", "small_random", "small_audience")),
     ],
 )
 def test_validate_rejects_unknown_choices(key, value, choices):
@@ -357,6 +358,15 @@ def test_validate_rejects_unknown_choices(key, value, choices):
         validate(with_value(key, value))
     assert info.value.key == key
     assert all(c in info.value.message for c in choices)
+
+
+def test_validate_rejects_negative_knockout_and_min_strength_below_floor():
+    with pytest.raises(ConfigError) as info:
+        validate(with_value("knockout.k", -1))
+    assert info.value.key == "knockout.k"
+    with pytest.raises(ConfigError) as info:
+        validate(with_value("ties.min_strength", 0.01))
+    assert info.value.key == "ties.min_strength" and "ties.floor" in info.value.message
 
 
 def test_validate_checks_types_of_hand_built_configs():
