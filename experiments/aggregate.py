@@ -50,10 +50,13 @@ GROUP_METRICS = (
 )  # fmt: skip
 
 
-def _parse_value(text: str) -> Any:
+def _parse_value(key: str, text: str) -> Any:
+    """The value of ``key=text`` as Hydra reads it (``1e-3`` is the float 0.001)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
+        return OverridesParser.create().parse_overrides([f"{key}={text}"])[0].value()
+    except Exception:  # noqa: BLE001  (anything Hydra cannot parse stays text)
         return text
 
 
@@ -70,7 +73,7 @@ def swept_parameters(run_dir: Path) -> dict[str, Any]:
         key, _, value = str(item).lstrip("+~").partition("=")
         if key.startswith("hydra.") or key in CONTROL_KEYS:
             continue
-        out[key] = _parse_value(value)
+        out[key] = _parse_value(key, value)
     return out
 
 
@@ -143,13 +146,13 @@ def summarize_sweep(sweep_dir: str | Path, quiet: bool = False) -> pd.DataFrame:
     write_csv(summary, sweep_dir / "summary.csv")
     groups = group_table(summary, params)
     write_text(json.dumps({"parameters": params}, indent=2) + "\n", sweep_dir / "sweep.json")
-    write_parquet(groups, sweep_dir / "groups.parquet")
+    write_parquet(_arrow_safe(groups), sweep_dir / "groups.parquet")
     write_csv(groups, sweep_dir / "groups.csv")
     if bins:
         write_parquet(pd.concat(bins, ignore_index=True), sweep_dir / "audience_bins.parquet")
     if "knockout.target" in summary.columns:
         drops = knockout_table(summary, params)
-        write_parquet(drops, sweep_dir / "knockout.parquet")
+        write_parquet(_arrow_safe(drops), sweep_dir / "knockout.parquet")
         write_csv(drops, sweep_dir / "knockout.csv")
         groups_ko = measures.group_summary(drops, ["knockout.target"], ["valuable_drop"])
         write_csv(groups_ko, sweep_dir / "knockout_groups.csv")

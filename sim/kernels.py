@@ -337,7 +337,11 @@ def spread_day(day, active, frontier_need, frontier_trail,
             n_chunks += 1
             need_seen[k] += n_pool - pool_lo
         if n_cand > 0:
-            n_next = next_lo  # a closed need travels no further
+            # A closed need travels no further: its passes of today are void.
+            if pass_base >= 0.0:
+                for q in range(next_lo, n_next):
+                    carried[tr_person[out_trail[q]]] -= 1
+            n_next = next_lo
             cl_need[n_cl] = k
             cl_kind[n_cl] = ck
             cl_provider[n_cl] = cp

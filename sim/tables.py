@@ -35,7 +35,8 @@ of the ``people`` table; ``-1`` means "nobody".
     ``decile`` int8 (1 = smallest audiences, 10 = largest); ``final_audience``
     int32: ties at the end; ``sought``, ``provided``, ``brokered``,
     ``brokered_valuable``, ``carried`` int32: needs posted, closures as provider,
-    referrals made, valuable referrals made, needs passed on; ``credit``,
+    referrals made, valuable referrals made, needs passed on (a pass on a need
+    that closed the same day does not count; one on its last day does); ``credit``,
     ``credit_valuable`` float64: brokerage credit under the configured rule.
 
 ``timeseries`` (one row per day)

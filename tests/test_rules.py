@@ -323,3 +323,15 @@ def test_following_one_need_handled_by_and_holders():
     world.step()
     assert world.handled_by(need) == [0, 1, 2]
     assert world.holders(need) == [(2, 1)]
+
+
+def test_passes_of_a_need_that_closes_the_same_day_do_not_count():
+    # Seeker 0 reaches 1 (a provider) and 2 (who passes it on) on the same day: the need
+    # closes, so 2's pass never happens.
+    world = make_world([(0, 1), (0, 2), (2, 3)], topics=[0, 5, 1, 1])
+    world.post_needs([0], [5], [1.0])
+    world.step()
+    [c] = closures(world)
+    assert (c["kind"], c["provider"]) == ("direct", 1)
+    assert world.carried.tolist() == [0, 0, 0, 0]
+    assert world.frontier_need.size == 0

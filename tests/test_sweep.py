@@ -144,3 +144,23 @@ def test_killed_sweep_resumes_with_exactly_one_row_per_run(tmp_path):
         assert (folder / name / "metrics.json").stat().st_mtime_ns == mtime
     payloads = [json.loads(p.read_text()) for p in folder.glob("*/metrics.json")]
     assert all(p["status"] == "ok" for p in payloads)
+
+
+def test_swept_values_are_read_as_hydra_reads_them(tmp_path):
+    import yaml
+
+    from sim import Config, run
+    from sim.config import NeedsConfig, PeopleConfig
+
+    for rate, text in ((0.01, "0.01"), (0.001, "1e-3")):
+        for seed in (0, 1):
+            folder = tmp_path / f"needs.rate={text},seed={seed}"
+            (folder / ".hydra").mkdir(parents=True)
+            (folder / ".hydra" / "overrides.yaml").write_text(
+                yaml.safe_dump([f"needs.rate={text}", f"seed={seed}"]))
+            run(Config(seed=seed, days=5, people=PeopleConfig(n=200),
+                       needs=NeedsConfig(rate=rate))).save(folder)
+    summary = summarize_sweep(tmp_path)
+    assert sorted(summary["needs.rate"].unique()) == [0.001, 0.01]
+    groups = pd.read_parquet(tmp_path / "groups.parquet")
+    assert sorted(groups["needs.rate"].unique()) == [0.001, 0.01]
