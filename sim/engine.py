@@ -24,12 +24,14 @@ from numba import njit
 
 from sim import kernels
 from sim.config import Config, KnockoutConfig
-from sim.measures import classify_people
+from sim.measures import classify_people, valuable_threshold
 from sim.network import RawGraph
 from sim.rng import stream
 from sim.ties import TieState, initial_strengths
 
 OPEN, CLOSED, EXPIRED = 0, 1, 2
+#: Names of the need status codes, indexed by code (the ``status`` column of ``needs``).
+STATUS_NAMES = ("open", "closed", "expired")
 
 
 class Buffer:
@@ -99,7 +101,7 @@ def bernoulli_indices(rng: np.random.Generator, n: int, p: float) -> np.ndarray:
 
 @njit(cache=True)
 def _apply_closures(seekers, providers, brokers, vias, tr_parent, tr_person, gain_closure,
-                    gain_broker, new_strength, row_start, row_len, nbr, nbr_edge, eu, ev, excess,
+                    gain_broker, row_start, row_len, nbr, nbr_edge, eu, ev, excess,
                     excess_sum, scale, floor, new_a, new_b):
     """Strengthen the ties closures use; list the seeker-provider ties to create.
 
@@ -270,6 +272,10 @@ class World:
         self.daily: list[tuple] = []
         self.day = 0
         self.posted_today = 0
+        #: Value at or above which a need is valuable (fixed by the measures config).
+        self.valuable_threshold = valuable_threshold(
+            config.needs.value_log_mean, config.needs.value_log_sd,
+            config.measures.valuable_quantile)
         self.topic_share = np.bincount(self.topic, minlength=config.people.n_topics) / n
 
     # --- set-up ------------------------------------------------------------------
@@ -345,8 +351,6 @@ class World:
             new_ties + meet_ties, meetups, self.ties.mean_strength(),
         ))
         self.day += 1
-
-    valuable_threshold = np.inf  # set by the model from the measures config
 
     def _post_needs(self, d: int) -> int:
         nc = self.config.needs
@@ -490,7 +494,7 @@ class World:
         new_b = np.empty(ids.shape[0], np.int32)
         n_new, creates = _apply_closures(
             seekers, closed["provider"], closed["broker"], closed["via"], self.tr_parent.data,
-            self.tr_person.data, tc.closure_gain, tc.broker_gain, tc.new_tie_strength,
+            self.tr_person.data, tc.closure_gain, tc.broker_gain,
             t.row_start, t.row_len, t.nbr, t.nbr_edge, t.eu, t.ev, t.excess, t.excess_sum,
             t.scale, t.floor, new_a, new_b)
         created = t.add_ties(new_a[:n_new], new_b[:n_new],

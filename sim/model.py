@@ -17,7 +17,7 @@ import numpy as np
 
 from sim.config import Config, validate
 from sim.engine import World
-from sim.measures import classify_people, valuable_threshold
+from sim.measures import classify_people
 from sim.network import RawGraph, generate
 from sim.rng import stream
 
@@ -99,9 +99,7 @@ class ReferralModel(mesa.Model):
         self.build_seconds = time.perf_counter() - t0
         mc = config.measures
         self.is_large, self.decile = classify_people(self.world.audience, mc.large_fraction)
-        self.valuable_threshold = valuable_threshold(
-            config.needs.value_log_mean, config.needs.value_log_sd, mc.valuable_quantile)
-        self.world.valuable_threshold = self.valuable_threshold
+        self.valuable_threshold = self.world.valuable_threshold
         self._views: dict[int, Person] = {}
         mode = config.people.agents
         if mode == "all" or (mode == "auto" and graph.n <= EAGER_AGENTS):

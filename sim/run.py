@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from sim import kernels, measures
 from sim.config import Config, to_dict, validate
-from sim.engine import CLOSED, EXPIRED
+from sim.engine import STATUS_NAMES
 from sim.model import ReferralModel
 from sim.percolation import cascade_metrics
 from sim.rng import stream
@@ -209,12 +209,10 @@ def collect(model: ReferralModel) -> Result:
         "topic": w.need_topic.view().copy(),
         "value": value.copy(),
         "valuable": valuable,
-        "status": pd.Categorical.from_codes(status, ["open", "closed", "expired"])
-        .astype(str),
+        "status": np.asarray(STATUS_NAMES, dtype=object)[status],
         "closed_day": w.need_closed_day.view().copy(),
         "seen_by": w.need_seen.view().copy(),
     })[list(NEED_COLUMNS)]
-    assert (status[status != 0] >= CLOSED).all() and EXPIRED == 2
     closures = _closures_table(model, valuable)
     people = _people_table(model)
     activity = measures.person_activity(w.n, closures, needs, cfg.measures.credit)
