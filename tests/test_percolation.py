@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 import pytest
 from scipy import stats
@@ -91,3 +92,26 @@ def test_csr_of_tie_state_matches_network_csr():
     assert np.array_equal(indptr, ref_ptr)
     assert np.array_equal(indices, ref_idx)
     assert np.allclose(strengths, 0.5)
+
+
+@pytest.mark.parametrize("p", [0.02, 0.15, 0.6])
+def test_geometric_skip_is_geometric(p):
+    # The fixed-attention fast path jumps over contacts who miss the post: the
+    # gap must follow Geometric(p) exactly (P(gap = k) = (1-p)^k p), or cascade
+    # mode would not be bond percolation. Chi-square over the pmf, tail pooled.
+    @numba.njit
+    def draws(p, mean_gap, rng, size):
+        out = np.empty(size, np.int64)
+        for i in range(size):
+            out[i] = kernels.geometric_skip(p, mean_gap, rng)
+        return out
+
+    size = 200_000
+    gaps = draws(p, -1.0 / math.log1p(-p), np.random.default_rng(11), size)
+    k_max = int(math.log(1e-3) / math.log1p(-p))  # pool the last 0.1% of mass
+    observed = np.bincount(np.minimum(gaps, k_max), minlength=k_max + 1)
+    expected = size * np.append((1 - p) ** np.arange(k_max) * p, (1 - p) ** k_max)
+    _, p_value = stats.chisquare(observed, expected)
+    assert p_value > 1e-3
+    assert gaps.mean() == pytest.approx((1 - p) / p, rel=0.02)
+    assert kernels.geometric_skip.py_func(1.0, 0.0, None) == 0
