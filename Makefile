@@ -40,10 +40,10 @@ sweep: $(STAMP)
 	$(PY) -m experiments.run -m experiment=small_vs_large $(SWEEP_ARGS)
 
 lint: $(STAMP)
-	$(PY) -m ruff check sim experiments tests app
+	$(PY) -m ruff check sim experiments hydra_plugins tests app
 
 test: $(STAMP) $(ASSETS)
-	$(PY) -m ruff check sim experiments tests app
+	$(PY) -m ruff check sim experiments hydra_plugins tests app
 	$(PY) -m pytest -n 2 --durations=10
 
 # Benchmarks (experiments/bench): installs the optional peers (EoN, NDlib) first.

@@ -23,6 +23,7 @@ killed midway) is reported as ``missing`` and never taken for a result.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import sys
@@ -50,12 +51,17 @@ GROUP_METRICS = (
 )  # fmt: skip
 
 
-def _parse_value(key: str, text: str) -> Any:
-    """The value of ``key=text`` as Hydra reads it (``1e-3`` is the float 0.001)."""
+@functools.cache
+def _override_parser() -> Any:
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
+    return OverridesParser.create()
+
+
+def _parse_value(key: str, text: str) -> Any:
+    """The value of ``key=text`` as Hydra reads it (``1e-3`` is the float 0.001)."""
     try:
-        return OverridesParser.create().parse_overrides([f"{key}={text}"])[0].value()
+        return _override_parser().parse_overrides([f"{key}={text}"])[0].value()
     except Exception:  # noqa: BLE001  (anything Hydra cannot parse stays text)
         return text
 
@@ -103,40 +109,63 @@ def read_run(run_dir: Path) -> tuple[dict[str, Any], str | None]:
     return row, problem
 
 
-def summarize_sweep(sweep_dir: str | Path, quiet: bool = False) -> pd.DataFrame:
+def _read_for_summary(run_dir: Path) -> tuple[dict[str, Any], list[str], list[str],
+                                               pd.DataFrame | None]:
+    """What the summary needs of one run folder.
+
+    Returns:
+        ``(row, swept keys, warnings, audience bins or None)``.
+    """
+    row, problem = read_run(run_dir)
+    warnings = [f"warning: {run_dir}: {problem}"] if problem else []
+    keys = _safe_params(run_dir)
+    people = run_dir / "people.parquet"
+    table = None
+    if row.get("status") == "ok" and row.get("mode") == "referral" and people.exists():
+        try:
+            table = measures.audience_bins(pd.read_parquet(people,
+                                                           columns=["audience",
+                                                                    "credit_valuable"]))
+            table.insert(0, "run_dir", str(run_dir))
+        except (OSError, ValueError) as exc:
+            warnings.append(f"warning: {people}: unreadable ({exc})")
+            table = None
+    return row, keys, warnings, table
+
+
+def summarize_sweep(sweep_dir: str | Path, quiet: bool = False, workers: int = 1) -> pd.DataFrame:
     """Build and write ``summary``, ``groups`` and ``audience_bins`` of a sweep.
 
     Broken run folders are reported on stderr (one line each) and kept in the
     summary with their status; they never stop the aggregation.
 
+    Args:
+        sweep_dir: The sweep folder.
+        quiet: Do not print warnings.
+        workers: Processes that read the run folders (see :mod:`experiments.pool`).
+
     Returns:
         The summary table.
     """
+    from experiments.pool import pool_map
+
     sweep_dir = Path(sweep_dir)
     rows = []
     bins = []
-    for run_dir in run_dirs(sweep_dir):
-        row, problem = read_run(run_dir)
-        if problem and not quiet:
-            print(f"warning: {run_dir}: {problem}", file=sys.stderr)
+    keys: set[str] = set()
+    for row, run_keys, warnings, table in pool_map(_read_for_summary, run_dirs(sweep_dir),
+                                                   workers):
+        if not quiet:
+            for line in warnings:
+                print(line, file=sys.stderr)
         rows.append(row)
-        people = run_dir / "people.parquet"
-        if row.get("status") == "ok" and row.get("mode") == "referral" and people.exists():
-            try:
-                table = measures.audience_bins(pd.read_parquet(people,
-                                                               columns=["audience",
-                                                                        "credit_valuable"]))
-            except (OSError, ValueError) as exc:
-                if not quiet:
-                    print(f"warning: {people}: unreadable ({exc})", file=sys.stderr)
-                continue
-            table.insert(0, "run_dir", str(run_dir))
+        keys.update(run_keys)
+        if table is not None:
             bins.append(table)
     summary = pd.DataFrame(rows)
     if summary.empty:
         summary = pd.DataFrame(columns=["status", "error", "run_dir"])
-    params = sorted({key for run_dir in run_dirs(sweep_dir) for key in _safe_params(run_dir)}
-                    - {"seed"})
+    params = sorted(keys - {"seed"})
     summary.attrs["parameters"] = params
     front = params + [c for c in ("seed", "status", "error") if c in summary.columns]
     summary = summary[front + [c for c in summary.columns if c not in front]]

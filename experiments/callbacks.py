@@ -15,14 +15,17 @@ class Aggregate(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Aggregate the sweep folder and print a short human summary."""
-        from experiments.aggregate import summarize_sweep
+        from experiments.aggregate import run_dirs, summarize_sweep
         from experiments.figures import make_figures
+        from experiments.pool import sweep_workers
 
         sweep_dir = Path(str(config.hydra.sweep.dir))
         if not sweep_dir.is_dir():
             return
-        summary = summarize_sweep(sweep_dir)
-        figures = make_figures(sweep_dir)
+        # The launcher's warm workers read the runs and draw the figures side by side.
+        workers = sweep_workers(config, len(run_dirs(sweep_dir)))
+        summary = summarize_sweep(sweep_dir, workers=workers)
+        figures = make_figures(sweep_dir, workers=workers)
         print(sweep_summary(summary, sweep_dir, len([f for f in figures
                                                      if f.suffix == ".png"])))
         sys.stdout.flush()

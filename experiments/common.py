@@ -397,6 +397,25 @@ def discard_on_bad_input(folder: str | os.PathLike) -> Iterator[None]:
         raise
 
 
+def sweep_jobs(config: DictConfig) -> list[list[str]] | None:
+    """The overrides of every job of a ``-m`` sweep, as the basic sweeper splits them.
+
+    ``None`` for other sweepers, which choose their points as they go.
+    """
+    if OmegaConf.select(config, "hydra.sweeper._target_") not in BASIC_SWEEPERS:
+        return None
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())
+    params = OmegaConf.select(config, "hydra.sweeper.params") or {}
+    arguments = [f"{k}={v}" for k, v in params.items()]
+    arguments += list(OmegaConf.to_container(config.hydra.overrides.task))
+    return [list(job) for batch in BasicSweeper.split_arguments(
+        parser.parse_overrides(arguments), None) for job in batch]
+
+
 def sweep_configs(config: DictConfig) -> Iterator[DictConfig]:
     """Compose the config of every job of a ``-m`` sweep (basic sweeper only).
 
@@ -409,20 +428,15 @@ def sweep_configs(config: DictConfig) -> Iterator[DictConfig]:
     Yields:
         The config of each job (without its ``hydra`` node in the fast path).
     """
-    if OmegaConf.select(config, "hydra.sweeper._target_") not in BASIC_SWEEPERS:
+    jobs = sweep_jobs(config)
+    if jobs is None:
         return
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     loader = GlobalHydra.instance().config_loader()
     parser = OverridesParser.create(config_loader=loader)
-    params = OmegaConf.select(config, "hydra.sweeper.params") or {}
-    arguments = [f"{k}={v}" for k, v in params.items()]
-    arguments += list(OmegaConf.to_container(config.hydra.overrides.task))
-    jobs = [job for batch in BasicSweeper.split_arguments(parser.parse_overrides(arguments), None)
-            for job in batch]  # fmt: skip
     repository = getattr(loader, "repository", None)
     apply = getattr(ConfigLoaderImpl, "_apply_overrides_to_config", None)
     if repository is None or apply is None:  # another Hydra: compose every job
@@ -468,8 +482,14 @@ class Preflight(Callback):
                            "hydra.run.dir (nothing was overwritten)")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """Check the config of every job of a sweep."""
+        """Check the config of every job of a sweep (while the sweep's workers start)."""
+        from experiments import pool
+
         _remember_new_dirs(OmegaConf.select(config, "hydra.sweep.dir"))
+        jobs = sweep_jobs(config)
+        if jobs is not None:
+            # The workers import the model meanwhile (~2.5 s on a 2-core machine).
+            pool.start(pool.sweep_workers(config, len(jobs)))
 
         def check_all() -> None:
             for job_config in sweep_configs(config):

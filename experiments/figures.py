@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -56,69 +57,121 @@ def _representative_group(summary: pd.DataFrame, params: list[str]) -> pd.DataFr
     return ok
 
 
-def make_figures(sweep_dir: str | Path) -> list[Path]:
-    """Write every applicable figure of a sweep; return the paths written."""
+def figure_tasks(sweep_dir: str | Path) -> list[tuple[Callable[..., list[Path]], tuple]]:
+    """The figures that apply to a sweep, each as ``(draw function, its arguments)``.
+
+    Reads the sweep's tables (building them first if they are missing); the
+    drawing is left to :func:`make_figures`, so that figures can be drawn in
+    parallel.
+    """
     sweep_dir = Path(sweep_dir)
     if not (sweep_dir / "summary.parquet").exists():
         summarize_sweep(sweep_dir)
     summary = pd.read_parquet(sweep_dir / "summary.parquet")
     groups = pd.read_parquet(sweep_dir / "groups.parquet")
     out = sweep_dir / "figures"
-    written: list[Path] = []
+    tasks: list[tuple[Callable[..., list[Path]], tuple]] = []
     params = [p for p in parameter_columns(summary, sweep_dir)
               if summary[p].nunique(dropna=True) > 1]
     referral = "mode" in summary and (summary["mode"] == "referral").any()
     if not referral:
         if "cascade.transmissibility" in groups.columns:
-            data = sp.threshold_data(groups)
-            written += _save(sp.threshold_figure(data), data, out, "threshold")
+            tasks.append((draw_threshold, (groups, out)))
         else:
             print("note: no referral-mode runs and no swept transmissibility; no figures",
                   file=sys.stderr)
-        return written
+        return tasks
     gparams = [p for p in params if p in groups.columns]
     if gparams:
-        x = gparams[0]
-        hue = gparams[1] if len(gparams) > 1 else None
-        data = sp.share_data(groups, x, hue)
-        written += _save(sp.share_figure(data, x, hue), data, out, "share")
+        tasks.append((draw_share, (groups, gparams[0],
+                                   gparams[1] if len(gparams) > 1 else None, out)))
     if len(gparams) >= 2:
-        data = sp.heatmap_data(groups, gparams[0], gparams[1])
-        written += _save(sp.heatmap_figure(data, gparams[0], gparams[1]), data, out, "heatmap")
+        tasks.append((draw_heatmap, (groups, gparams[0], gparams[1], out)))
     else:
         print("note: heatmap needs two swept parameters; skipped", file=sys.stderr)
+    rep = _representative_group(summary, gparams)
     bins_file = sweep_dir / "audience_bins.parquet"
     if bins_file.exists():
         bins = pd.read_parquet(bins_file)
-        rep = _representative_group(summary, gparams)
         bins = bins[bins["run_dir"].isin(rep["run_dir"])] if len(rep) else bins
-        data = sp.per_capita_data(bins)
-        written += _save(sp.per_capita_figure(data), data, out, "per_capita")
-    rep = _representative_group(summary, gparams)
+        tasks.append((draw_per_capita, (bins, out)))
     if len(rep):
-        written += _lorenz_and_story(rep, out)
+        tasks.append((draw_lorenz, (list(rep["run_dir"]), out)))
+        tasks.append((draw_story, (str(rep["run_dir"].iloc[0]), out)))
     if (sweep_dir / "knockout_groups.csv").exists():
-        data = sp.knockout_data(pd.read_csv(sweep_dir / "knockout_groups.csv"))
         k = int(rep["knockout.k"].iloc[0]) if "knockout.k" in rep and len(rep) else None
-        written += _save(sp.knockout_figure(data, k), data, out, "knockout")
-    return written
+        tasks.append((draw_knockout, (pd.read_csv(sweep_dir / "knockout_groups.csv"), k, out)))
+    return tasks
 
 
-def _lorenz_and_story(rep: pd.DataFrame, out: Path) -> list[Path]:
-    written: list[Path] = []
-    people = pd.concat([pd.read_parquet(Path(d) / "people.parquet") for d in rep["run_dir"]],
-                       ignore_index=True)
+def _draw(task: tuple[Callable[..., list[Path]], tuple]) -> list[Path]:
+    function, args = task
+    return function(*args)
+
+
+def make_figures(sweep_dir: str | Path, workers: int = 1) -> list[Path]:
+    """Write every applicable figure of a sweep; return the paths written.
+
+    Args:
+        sweep_dir: The sweep folder.
+        workers: Processes that draw figures side by side (see :mod:`experiments.pool`).
+    """
+    from experiments.pool import pool_map
+
+    return [path for written in pool_map(_draw, figure_tasks(sweep_dir), workers)
+            for path in written]
+
+
+def draw_threshold(groups: pd.DataFrame, out: Path) -> list[Path]:
+    """Large-cascade share and reach against bond-percolation theory (cascade sweeps)."""
+    data = sp.threshold_data(groups)
+    return _save(sp.threshold_figure(data), data, out, "threshold")
+
+
+def draw_share(groups: pd.DataFrame, x: str, hue: str | None, out: Path) -> list[Path]:
+    """(a) Small people's share of valuable brokerage across ``x`` (lines by ``hue``)."""
+    data = sp.share_data(groups, x, hue)
+    return _save(sp.share_figure(data, x, hue), data, out, "share")
+
+
+def draw_heatmap(groups: pd.DataFrame, x: str, y: str, out: Path) -> list[Path]:
+    """(d) The small share over two swept parameters."""
+    data = sp.heatmap_data(groups, x, y)
+    return _save(sp.heatmap_figure(data, x, y), data, out, "heatmap")
+
+
+def draw_per_capita(bins: pd.DataFrame, out: Path) -> list[Path]:
+    """(b) Valuable referrals per person against audience."""
+    data = sp.per_capita_data(bins)
+    return _save(sp.per_capita_figure(data), data, out, "per_capita")
+
+
+def draw_knockout(knockout_groups: pd.DataFrame, k: int | None, out: Path) -> list[Path]:
+    """The drop in valuable connections per knockout target."""
+    data = sp.knockout_data(knockout_groups)
+    return _save(sp.knockout_figure(data, k), data, out, "knockout")
+
+
+def draw_lorenz(run_dirs: list[str], out: Path) -> list[Path]:
+    """(c) Lorenz curves of audience and valuable brokerage over ``run_dirs``."""
+    columns = ["audience", "credit_valuable"]
+    people = pd.concat([pd.read_parquet(Path(d) / "people.parquet", columns=columns)
+                        for d in run_dirs], ignore_index=True)
     data = sp.lorenz_data(people)
     fig = sp.lorenz_figure(data, measures.gini(people["audience"].to_numpy(np.float64)),
                            measures.gini(people["credit_valuable"].to_numpy(np.float64)))
-    written += _save(fig, data, out, "lorenz")
-    run_dir = Path(rep["run_dir"].iloc[0])
+    return _save(fig, data, out, "lorenz")
+
+
+def draw_story(run_dir: str | Path, out: Path) -> list[Path]:
+    """(e) The longest valuable referral chain of ``run_dir`` on the network around it."""
+    run_dir = Path(run_dir)
     closures = pd.read_parquet(run_dir / "closures.parquet")
     chosen = closures[(closures["kind"] == "referral") & closures["valuable"]]
     if chosen.empty:
         print(f"note: {run_dir} has no valuable referral; story figure skipped",
               file=sys.stderr)
-        return written
+        return []
     chosen = chosen.sort_values(["hops", "value"], ascending=False).iloc[0]
     config = validate(from_dict(json.loads((run_dir / "metrics.json").read_text())["config"]))
     people_run = pd.read_parquet(run_dir / "people.parquet")
@@ -145,8 +198,7 @@ def _lorenz_and_story(rep: pd.DataFrame, out: Path) -> list[Path]:
     data = pd.DataFrame({"position": range(len(path)), "person": path,
                          "audience": people_run["audience"].to_numpy()[path],
                          "strength_in": [np.nan, *chosen["path_strengths"]]})
-    written += _save(fig, data, out, "story")
-    return written
+    return _save(fig, data, out, "story")
 
 
 def _edges_from_path(config) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from sim import measures
-from sim.plots import COLORS, OKABE_ITO, apply_style
+from sim.plots import COLORS, OKABE_ITO, apply_style, plain_log_ticks
 
 SHARE = "small_share_valuable_brokered"
 POPULATION = "small_population_share"
@@ -129,9 +129,11 @@ def per_capita_figure(data: pd.DataFrame) -> Figure:
             ax2.plot(shown["mean_audience"], shown["per_audience"], "s--",
                      color=COLORS["per_audience"], label="per tie of audience")
             ax2.set_yscale("log")
+            plain_log_ticks(ax2.yaxis)
             ax2.set_ylabel("per tie of audience", color=COLORS["per_audience"])
             ax2.spines["right"].set_visible(True)
             ax.set_yscale("log")
+            plain_log_ticks(ax.yaxis)
             lo, hi = shown.iloc[0], shown.iloc[-1]
             ratio_head = hi["per_capita"] / lo["per_capita"]
             ratio_aud = lo["per_audience"] / hi["per_audience"]
@@ -144,6 +146,7 @@ def per_capita_figure(data: pd.DataFrame) -> Figure:
         else:
             title = "No valuable referrals closed"
         ax.set_xscale("log")
+        plain_log_ticks(ax.xaxis)
         ax.set_xlabel("audience (ties, logarithmic bins)")
         ax.set_ylabel("valuable referrals per person", color=COLORS["credit"])
         fig.suptitle(title, x=0.01, ha="left", fontsize=18)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -164,3 +165,20 @@ def test_swept_values_are_read_as_hydra_reads_them(tmp_path):
     assert sorted(summary["needs.rate"].unique()) == [0.001, 0.01]
     groups = pd.read_parquet(tmp_path / "groups.parquet")
     assert sorted(groups["needs.rate"].unique()) == [0.001, 0.01]
+
+
+def test_figures_drawn_by_two_workers_equal_one(finished_sweep, tmp_path):
+    # The end of a sweep draws its figures in the launcher's pool: the files must be
+    # the very ones a single process draws.
+    folder, _ = finished_sweep
+    copies = {}
+    for workers in (1, 2):
+        copy = tmp_path / f"w{workers}"
+        shutil.copytree(folder, copy)
+        shutil.rmtree(copy / "figures")
+        make_figures(copy, workers=workers)
+        copies[workers] = copy / "figures"
+    names = sorted(p.name for p in copies[1].iterdir())
+    assert names and names == sorted(p.name for p in copies[2].iterdir())
+    for name in names:
+        assert (copies[1] / name).read_bytes() == (copies[2] / name).read_bytes(), name

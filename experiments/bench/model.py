@@ -172,7 +172,7 @@ def scaling_figure(summary: dict[str, Any], path: str | os.PathLike,
     """Log-log figure of build, run and total time against people; saved as PNG."""
     from matplotlib.figure import Figure
 
-    from sim.plots import COLORS, OKABE_ITO, apply_style, save_figure
+    from sim.plots import COLORS, OKABE_ITO, apply_style, plain_log_ticks, save_figure
 
     rows = summary["rows"]
     n = np.array([r["n"] for r in rows], np.float64)
@@ -196,6 +196,7 @@ def scaling_figure(summary: dict[str, Any], path: str | os.PathLike,
         ax.set_yscale("log")
         ax.set_xticks(n, [short_count(int(x)) for x in n])
         ax.minorticks_off()
+        plain_log_ticks(ax.yaxis)
         ax.set_xlabel("people")
         ax.set_ylabel("seconds")
         ax.set_title(title)

@@ -15,6 +15,8 @@ needs:
 import json
 import logging
 import sys
+from collections.abc import Iterator, Sequence
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,12 +27,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, configure_log, setup_globals
-from hydra_plugins.hydra_joblib_launcher._core import execute_job, process_joblib_cfg
+from hydra_plugins.hydra_joblib_launcher._core import execute_job
 from hydra_plugins.hydra_joblib_launcher.config import JobLibLauncherConf
 from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
-from joblib import Parallel, delayed
 from omegaconf import OmegaConf, open_dict
 
+from experiments.pool import executor, worker_count
+from hydra_plugins.influencer_sim_launcher import _worker
 from sim.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -122,25 +125,45 @@ class InfluencerLauncher(JoblibLauncher):
         if done:
             print(f"resuming {sweep_dir}: {len(done)} finished, {len(jobs)} to run",
                   file=sys.stderr)
-        joblib_cfg = dict(self.joblib)
-        joblib_cfg["backend"] = "loky"
-        process_joblib_cfg(joblib_cfg)
-        singleton_state = Singleton.get_state()
-        tasks = (delayed(execute_job)(num, overrides, self.hydra_context, self.config,
-                                      self.task_function, singleton_state)
-                 for num, overrides in jobs)
-        results: list[JobReturn] = []
         if not jobs:
-            return results
+            return []
         bar = None
         if self.progress and sys.stderr.isatty():
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(jobs), desc="runs", unit="run")
-        for ret in Parallel(return_as="generator_unordered", **joblib_cfg)(tasks):
+        results: list[JobReturn] = []
+        for ret in self._run(jobs):
             results.append(ret)
             if bar is not None:
                 bar.update(1)
         if bar is not None:
             bar.close()
         return results
+
+    def _run(self, jobs: list[tuple[int, Sequence[str]]]) -> Iterator[JobReturn]:
+        """Run ``jobs`` (number, overrides) and yield their results as they finish.
+
+        One worker runs them here, in order, as joblib does with ``n_jobs=1``;
+        more run them in joblib's loky process pool, which gets the sweep's
+        shared state once (see :mod:`._worker`).
+        """
+        workers = worker_count(self.joblib.get("n_jobs", -1), len(jobs))
+        singleton_state = Singleton.get_state()
+        if workers <= 1:
+            for num, overrides in jobs:
+                yield _worker.slim(execute_job(num, list(overrides), self.hydra_context,
+                                               self.config, self.task_function,
+                                               singleton_state))
+            return
+        digest, payload = _worker.pack_state(self.hydra_context, self.config,
+                                             self.task_function, singleton_state)
+        pool = executor(workers)
+        futures = [pool.submit(_worker.run_job, digest, payload, num, list(overrides))
+                   for num, overrides in jobs]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
