@@ -486,7 +486,10 @@ class Preflight(Callback):
         from experiments import pool
 
         _remember_new_dirs(OmegaConf.select(config, "hydra.sweep.dir"))
-        jobs = sweep_jobs(config)
+        try:
+            jobs = sweep_jobs(config)
+        except Exception:  # noqa: BLE001  (check_all below reports it in one line)
+            jobs = None
         if jobs is not None:
             # The workers import the model meanwhile (~2.5 s on a 2-core machine).
             pool.start(pool.sweep_workers(config, len(jobs)))
@@ -495,7 +498,11 @@ class Preflight(Callback):
             for job_config in sweep_configs(config):
                 to_config(job_config)
 
-        _check(check_all)
+        try:
+            _check(check_all)
+        except SystemExit:
+            pool.stop()  # bad input: do not wait for the workers to finish importing
+            raise
 
 
 def _check(fn: Callable[[], Any]) -> None:

@@ -71,6 +71,14 @@ def start(workers: int, modules: tuple[str, ...] = WARM_MODULES) -> None:
         pool.submit(_import, modules)
 
 
+def stop() -> None:
+    """Stop the pool's workers now, without waiting for their work (e.g. on bad input)."""
+    from joblib.externals.loky.reusable_executor import _executor
+
+    if _executor is not None:
+        _executor.shutdown(wait=False, kill_workers=True)
+
+
 def pool_map[T, R](fn: Callable[[T], R], items: Iterable[T], workers: int = 1) -> list[R]:
     """``[fn(x) for x in items]``, in order, over ``workers`` processes.
 
