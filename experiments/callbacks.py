@@ -17,7 +17,7 @@ class Aggregate(Callback):
         """Aggregate the sweep folder and print a short human summary."""
         from experiments.aggregate import run_dirs, summarize_sweep
         from experiments.figures import make_figures
-        from experiments.pool import sweep_workers
+        from experiments.pool import stop, sweep_workers
 
         sweep_dir = Path(str(config.hydra.sweep.dir))
         if not sweep_dir.is_dir():
@@ -26,6 +26,7 @@ class Aggregate(Callback):
         workers = sweep_workers(config, len(run_dirs(sweep_dir)))
         summary = summarize_sweep(sweep_dir, workers=workers)
         figures = make_figures(sweep_dir, workers=workers)
+        stop()  # the pool's work is done; exiting need not wait for it to wind down
         print(sweep_summary(summary, sweep_dir, len([f for f in figures
                                                      if f.suffix == ".png"])))
         sys.stdout.flush()

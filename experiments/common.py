@@ -30,7 +30,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, get_type_hints
+from typing import TYPE_CHECKING, Any, NoReturn, get_type_hints
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import (
@@ -51,8 +51,9 @@ from omegaconf.errors import (
 )
 
 from sim.config import Config, ConfigError, from_dict, validate
-from sim.run import Result
-from sim.run import run as sim_run
+
+if TYPE_CHECKING:
+    from sim.run import Result
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 """The project's Hydra configs. An absolute path, so the apps find it from any working
@@ -158,6 +159,8 @@ def run_and_save(
     Raises:
         ConfigError: An unusable input file (e.g. a malformed edge list).
     """
+    from sim.run import run as sim_run  # the model loads here, not when checking configs
+
     result = sim_run(config, progress=progress)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -71,6 +71,23 @@ def start(workers: int, modules: tuple[str, ...] = WARM_MODULES) -> None:
         pool.submit(_import, modules)
 
 
+#: Modules the main process of a sweep needs at the end (aggregation, figure planning).
+END_MODULES = ("experiments.aggregate", "experiments.figures")
+
+
+def import_in_background(modules: tuple[str, ...] = END_MODULES) -> None:
+    """Import ``modules`` in a daemon thread of this process.
+
+    The main process of a sweep waits while the workers run; importing the
+    tables and figures code then (~2 s of pandas, Mesa, matplotlib) takes it
+    off the start and the end of the sweep, where the workers would wait.
+    """
+    import threading
+
+    threading.Thread(target=_import, args=(modules,), name="import-end-modules",
+                     daemon=True).start()
+
+
 def stop() -> None:
     """Stop the pool's workers now, without waiting for their work (e.g. on bad input)."""
     from joblib.externals.loky.reusable_executor import _executor

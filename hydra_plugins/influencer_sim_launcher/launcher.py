@@ -32,7 +32,7 @@ from hydra_plugins.hydra_joblib_launcher.config import JobLibLauncherConf
 from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
 from omegaconf import OmegaConf, open_dict
 
-from experiments.pool import executor, worker_count
+from experiments.pool import executor, import_in_background, worker_count
 from hydra_plugins.influencer_sim_launcher import _worker
 from sim.config import ConfigError
 
@@ -162,7 +162,11 @@ class InfluencerLauncher(JoblibLauncher):
         futures = [pool.submit(_worker.run_job, digest, payload, num, list(overrides))
                    for num, overrides in jobs]
         try:
-            for future in as_completed(futures):
+            for done, future in enumerate(as_completed(futures)):
+                if done == 0:
+                    # The workers are busy from here on; meanwhile this process
+                    # imports what it needs at the end of the sweep.
+                    import_in_background()
                 yield future.result()
         finally:
             for future in futures:
