@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -174,7 +175,10 @@ def fake_results(default_s=0.8, million_s=75.0):
         "sweep": {"runs": 20, "n": 10_000, "days": 365, "speedup": 1.8,
                   "serial": {"runs_per_min": 60.0, "wall_s": 20.0},
                   "parallel": {"runs_per_min": 108.0, "wall_s": 11.0, "n_jobs": 2,
-                               "workers": 2, "startup_s": 3.0}},
+                               "workers": 2, "startup_s": 3.0},
+                  "cli": {"runs": 100, "overrides": [], "cores": 2,
+                          "one_core_s": [90.0, 92.0], "all_cores_s": [50.0, 52.0],
+                          "ratio": 51.0 / 91.0, "ratios": [50 / 90, 52 / 92]}},
         "scaling": {"rows": [{"n": 10_000, "build_s": 0.2, "run_s": 0.6, "total_s": 0.8,
                               "total_range": [0.7, 0.9], "peak_rss_mb": 300.0, "repeats": 3}],
                     "slope": {"total_s": 1.05, "run_s": 1.0, "build_s": 1.1},
@@ -190,6 +194,7 @@ def test_targets_pass_and_miss():
     assert verdicts["default scenario (10,000 people, 365 days), build + run"] == "PASS"
     assert verdicts["1,000,000 people, 365 days, build + run"] == "MISS"
     assert verdicts["1,000,000 people, 365 days, peak memory"] == "PASS"  # 2.6 GB
+    assert verdicts["100 default runs (command line), 2 cores / 1 core"] == "PASS"  # 0.56
     empty = report.targets({})
     assert {t.verdict for t in empty} == {"n/a"}
 
@@ -208,6 +213,7 @@ def test_text_and_markdown_rendering():
     assert "![time against people](docs/figures/scaling.png)" in md
     assert "Scaling (expected: a log-log slope close to 1): 1.05" in md
     assert "| cascade mode vs EoN, per cascade | ≥ 50× faster | 60× | **PASS** |" in md
+    assert "| command-line sweep, all cores / 1 core | 0.56 |" in md
     for line in md.splitlines():
         if line.startswith("| ") and "---" not in line:
             assert line.count(" | ") >= 1
@@ -257,3 +263,12 @@ def test_render_saved_results_without_running(tmp_path, capsys):
     assert fig.exists() and out.read_text().startswith("# Benchmarks")
     assert "between neighbouring sizes 1.00 (10k–100k)" in out.read_text()
     assert "PASS" in capsys.readouterr().out
+
+
+def test_command_line_sweep_benchmark_runs_both_ways():
+    cpus = sorted(os.sched_getaffinity(0))
+    res = model.bench_sweep_cli(2, 1, cpus[:1], cpus, ["people.n=200", "days=3"])
+    assert res["runs"] == 2 and len(res["one_core_s"]) == len(res["all_cores_s"]) == 1
+    assert res["ratio"] > 0 and res["ratios"] == [res["all_cores_s"][0] / res["one_core_s"][0]]
+    rows = report.sweep_cli_rows(res)
+    assert [r.measure for r in rows][-1] == "command-line sweep, all cores / 1 core"

@@ -38,6 +38,7 @@ PLANS: dict[str, dict[str, Any]] = {
         "compile": True,
         "model": {10_000: 5, 100_000: 3, 1_000_000: 3},
         "sweep": {"runs": 20, "n": 10_000, "days": 365},
+        "sweep_cli": {"runs": 100, "repeats": 2, "overrides": []},
         "scaling": {10_000: 3, 30_000: 3, 100_000: 3, 300_000: 3, 1_000_000: 3},
         "days": 365,
     },
@@ -47,6 +48,7 @@ PLANS: dict[str, dict[str, Any]] = {
         "compile": False,
         "model": {10_000: 2},
         "sweep": {"runs": 4, "n": 2_000, "days": 60},
+        "sweep_cli": {"runs": 4, "repeats": 1, "overrides": ["people.n=2000", "days=60"]},
         "scaling": {10_000: 1, 30_000: 1, 100_000: 1},
         "days": 365,
     },
@@ -139,6 +141,11 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
         _say(f"sweep: {sw['runs']} runs of {sw['n']:,} people x {sw['days']} days")
         results["sweep"] = model_bench.bench_sweep(sw["runs"], sw["n"], sw["days"], [cpu],
                                                    all_cpus, None, say=_say)
+        cli = plan["sweep_cli"]
+        _say(f"sweep (command line): {cli['runs']} default runs, 1 core and all cores, "
+             f"{cli['repeats']} time(s)")
+        results["sweep"]["cli"] = model_bench.bench_sweep_cli(
+            cli["runs"], cli["repeats"], [cpu], all_cpus, cli["overrides"], say=_say)
     if "scaling" in args.parts:
         settle("scaling")
         points = {}

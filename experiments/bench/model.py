@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,35 @@ def bench_sweep(runs: int, n: int, days: int, one_core: list[int], all_cpus: lis
     say(f"sweep: {len(all_cpus)} cores {parallel['runs_per_min']:.1f} runs/min")
     return {"runs": runs, "n": n, "days": days, "serial": serial, "parallel": parallel,
             "speedup": parallel["runs_per_min"] / serial["runs_per_min"]}
+
+
+def bench_sweep_cli(runs: int, repeats: int, one_core: list[int], all_cpus: list[int],
+                    overrides: Sequence[str] = (), say: Say = _quiet) -> dict[str, Any]:
+    """Wall time of a real ``-m`` sweep through the command line, on 1 core and on all.
+
+    ``python -m experiments.run -m seed=range(runs)`` end to end (start-up,
+    checking, runs, aggregation, figures), once with ``hydra.launcher.n_jobs=1``
+    pinned to one core, once with every core, alternating ``repeats`` times.
+    """
+    root = Path(__file__).resolve().parents[2]
+    walls: dict[str, list[float]] = {"one": [], "all": []}
+    for _ in range(repeats):
+        for key, cpus in (("one", one_core), ("all", all_cpus)):
+            with tempfile.TemporaryDirectory() as tmp:
+                cmd = [sys.executable, "-m", "experiments.run", "-m", f"seed=range({runs})",
+                       f"hydra.sweep.dir={tmp}/sweep", f"hydra.launcher.n_jobs={len(cpus)}",
+                       *overrides]
+                t0 = time.perf_counter()
+                subprocess.run(cmd, cwd=root, check=True, capture_output=True,
+                               preexec_fn=lambda c=cpus: os.sched_setaffinity(0, c))
+                walls[key].append(time.perf_counter() - t0)
+            say(f"sweep (command line): {runs} runs on {len(cpus)} core(s) "
+                f"{walls[key][-1]:.1f} s")
+    one, many = float(np.median(walls["one"])), float(np.median(walls["all"]))
+    return {"runs": runs, "overrides": list(overrides), "cores": len(all_cpus),
+            "one_core_s": walls["one"], "all_cores_s": walls["all"],
+            "ratio": many / one, "ratios": [b / a for a, b in zip(walls["one"], walls["all"],
+                                                                   strict=True)]}
 
 
 # --- scaling -----------------------------------------------------------------------------

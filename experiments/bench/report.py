@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -231,6 +232,26 @@ def sweep_rows(s: dict[str, Any]) -> list[Row]:
                 f"{par['load_average'][0]:.2f} after the parallel ones (other work competes "
                 "for the same cores)" if "load_average" in par and "load_average" in ser
                 else "")),
+    ] + sweep_cli_rows(s.get("cli"))
+
+
+def sweep_cli_rows(c: dict[str, Any] | None) -> list[Row]:
+    """Rows of the end-to-end sweep through the command line."""
+    if not c:
+        return []
+    what = (f"python -m experiments.run -m seed=range({c['runs']})"
+            + "".join(f" {o}" for o in c["overrides"]))
+    return [
+        Row("sweep", f"command-line sweep, {c['runs']} runs, 1 core",
+            seconds(statistics.median(c["one_core_s"])),
+            f"`{what} hydra.launcher.n_jobs=1`, pinned to one core, start to exit "
+            f"(checks, runs, tables, figures): {', '.join(seconds(x) for x in c['one_core_s'])}"),
+        Row("sweep", f"command-line sweep, {c['runs']} runs, all cores ({c['cores']})",
+            seconds(statistics.median(c["all_cores_s"])),
+            f"the same on every core: {', '.join(seconds(x) for x in c['all_cores_s'])}"),
+        Row("sweep", "command-line sweep, all cores / 1 core", f"{c['ratio']:.2f}",
+            "ratio of the medians; each pair (run one after the other): "
+            + ", ".join(f"{x:.2f}" for x in c["ratios"])),
     ]
 
 
@@ -301,6 +322,12 @@ def targets(results: dict[str, Any]) -> list[Target]:
     ours = (c.get("tools") or {}).get("ours", {}).get("checks_per_s")
     out.append(Target("cascade mode edge checks per second (1 core)", "≥ 80 million/s",
                       rate(ours), None if ours is None else ours >= 80e6))
+    cli = (results.get("sweep") or {}).get("cli")
+    ratio = None if not cli or results.get("quick") else cli["ratio"]
+    out.append(Target(f"{cli['runs'] if cli else 100} default runs (command line), "
+                      f"{cli['cores'] if cli else 'all'} cores / 1 core", "≤ 0.6",
+                      "n/a" if ratio is None else f"{ratio:.2f}",
+                      None if ratio is None else ratio <= 0.6))
     d = _size(results, DEFAULT_N)
     t = None if d is None else d["total_s"]["median"]
     out.append(Target("default scenario (10,000 people, 365 days), build + run", "≤ 1 s",
