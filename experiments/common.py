@@ -491,13 +491,14 @@ class Preflight(Callback):
         _remember_new_dirs(OmegaConf.select(config, "hydra.sweep.dir"))
         try:
             jobs = sweep_jobs(config)
+            workers = pool.sweep_workers(config) if jobs is not None and len(jobs) > 1 else 1
         except Exception:  # noqa: BLE001  (check_all below reports it in one line)
-            jobs = None
-        if jobs is not None:
-            # The workers import the model meanwhile (~2.5 s on a 2-core machine).
-            pool.start(pool.sweep_workers(config, len(jobs)))
+            workers = 1
+        # The workers import the model meanwhile (~2.5 s on a 2-core machine).
+        pool.start(workers)
 
         def check_all() -> None:
+            pool.sweep_workers(config)  # a bad hydra.launcher.n_jobs, in one line
             for job_config in sweep_configs(config):
                 to_config(job_config)
 
@@ -542,6 +543,9 @@ def cli(app: Callable[[], Any]) -> None:
             held.release()
             raise
         held.drop()
+        from experiments import pool
+
+        pool.stop()  # e.g. a refused sweep: no need to wait for warming workers
         for folder in _TOP_DIRS:
             discard_run_dir(folder)
         exit_bad_input(line)

@@ -19,37 +19,59 @@ from typing import Any
 WARM_MODULES = ("sim.run", "experiments.common", "experiments.figures")
 
 
-def worker_count(n_jobs: int | None, tasks: int | None = None) -> int:
-    """Processes for ``n_jobs`` in joblib's convention (``-1``: all cores), at most ``tasks``."""
+def worker_count(n_jobs: int | None) -> int:
+    """Processes for ``n_jobs`` in joblib's convention (``-1``: all cores, ``None``: 1).
+
+    Raises:
+        ConfigError: ``n_jobs`` is 0 or not a whole number.
+    """
     from joblib import effective_n_jobs
 
-    count = effective_n_jobs(-1 if n_jobs is None else int(n_jobs))
-    return max(1, min(count, tasks) if tasks is not None else count)
+    from sim.config import ConfigError
+
+    try:
+        return max(1, effective_n_jobs(None if n_jobs is None else int(n_jobs)))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("hydra.launcher.n_jobs", "must be a whole number other than 0 "
+                          f"(-1: all cores, 1: no pool); got {n_jobs!r}") from exc
 
 
 #: The project's launcher, whose pool the end-of-sweep work shares.
 LAUNCHER = "hydra_plugins.influencer_sim_launcher.launcher.InfluencerLauncher"
 
 
-def sweep_workers(config: Any, tasks: int | None = None) -> int:
-    """Processes of a sweep: the project launcher's ``n_jobs`` (at most ``tasks``), else 1.
+def sweep_workers(config: Any) -> int:
+    """Processes of a sweep: the project launcher's ``n_jobs``, else 1.
 
-    Args:
-        config: The sweep's config, with its ``hydra`` node.
-        tasks: How many jobs there are to share out, if known.
+    The pool always has this size, whatever is left to do, so that the
+    launcher and the end of the sweep find the workers :func:`start` warmed.
     """
     from omegaconf import OmegaConf
 
     if OmegaConf.select(config, "hydra.launcher._target_") != LAUNCHER:
         return 1
-    return worker_count(OmegaConf.select(config, "hydra.launcher.n_jobs"), tasks)
+    return worker_count(OmegaConf.select(config, "hydra.launcher.n_jobs"))
+
+
+#: Seconds an idle worker waits for work before it exits (joblib's value).
+IDLE_TIMEOUT_S = 300
 
 
 def executor(workers: int) -> Any:
-    """The reusable loky pool with ``workers`` processes (started if needed)."""
+    """The reusable loky pool with ``workers`` processes (started if needed).
+
+    Each worker gets ``cores // workers`` BLAS/OpenMP/numba threads, as joblib
+    gives its workers, so a pool never oversubscribes the machine. Calls with
+    the same ``workers`` get the same pool.
+    """
+    import os
+
     from joblib.externals.loky import get_reusable_executor
 
-    return get_reusable_executor(max_workers=workers)
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    env = {name: threads for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                      "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}
+    return get_reusable_executor(max_workers=workers, timeout=IDLE_TIMEOUT_S, env=env)
 
 
 def _import(names: tuple[str, ...]) -> None:
@@ -62,13 +84,16 @@ def _import(names: tuple[str, ...]) -> None:
 def start(workers: int, modules: tuple[str, ...] = WARM_MODULES) -> None:
     """Start ``workers`` pool processes now and have them import ``modules``.
 
-    Returns at once; nothing happens when ``workers`` is 1.
+    Returns at once and never raises; nothing happens when ``workers`` is 1.
     """
     if workers <= 1:
         return
-    pool = executor(workers)
-    for _ in range(workers):
-        pool.submit(_import, modules)
+    try:
+        pool = executor(workers)
+        for _ in range(workers):
+            pool.submit(_import, modules)
+    except Exception:  # noqa: BLE001  (warming up is an optimisation; the launcher retries)
+        stop()
 
 
 #: Modules the main process of a sweep needs at the end (aggregation, figure planning).
@@ -88,12 +113,21 @@ def import_in_background(modules: tuple[str, ...] = END_MODULES) -> None:
                      daemon=True).start()
 
 
-def stop() -> None:
-    """Stop the pool's workers now, without waiting for their work (e.g. on bad input)."""
-    from joblib.externals.loky.reusable_executor import _executor
+def stop(kill: bool = True) -> None:
+    """Shut the pool down without waiting; never raises.
 
-    if _executor is not None:
-        _executor.shutdown(wait=False, kill_workers=True)
+    Args:
+        kill: Also end work in progress at once (bad input, an aborted sweep);
+            ``False`` when the workers are idle (the end of a sweep).
+    """
+    try:
+        from joblib.externals.loky import reusable_executor
+
+        pool = getattr(reusable_executor, "_executor", None)
+        if pool is not None:
+            pool.shutdown(wait=False, kill_workers=kill)
+    except Exception:  # noqa: BLE001  (stopping early is an optimisation, never an error)
+        pass
 
 
 def pool_map[T, R](fn: Callable[[T], R], items: Iterable[T], workers: int = 1) -> list[R]:

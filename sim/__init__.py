@@ -13,6 +13,7 @@ Modules: ``config`` (typed parameters), ``network`` (generators and loaders),
 ``plots`` (figures), ``run`` (run and collect tables).
 """
 
+import importlib
 import sys
 import types
 
@@ -20,6 +21,29 @@ from sim.config import Config, ConfigError, from_dict, validate
 
 __all__ = ["Config", "ConfigError", "Result", "from_dict", "run", "validate"]
 __version__ = "0.1.0"
+
+
+#: Values assigned to ``sim.run`` / ``sim.Result`` (e.g. by ``monkeypatch``), by name.
+_assigned: dict[str, object] = {}
+
+
+def _lazy(name: str) -> property:
+    """A package attribute loaded from :mod:`sim.run` on first use, that may be reassigned."""
+
+    def get(self: types.ModuleType) -> object:
+        if name in _assigned:
+            return _assigned[name]
+        return getattr(importlib.import_module("sim.run"), name)
+
+    def set_(self: types.ModuleType, value: object) -> None:
+        # Importing the submodule sim.run assigns the module itself here: keep the function.
+        if not (name == "run" and isinstance(value, types.ModuleType)):
+            _assigned[name] = value
+
+    def delete(self: types.ModuleType) -> None:
+        _assigned.pop(name, None)
+
+    return property(get, set_, delete, f"``sim.run.{name}``, loaded on first use.")
 
 
 class _Package(types.ModuleType):
@@ -30,24 +54,15 @@ class _Package(types.ModuleType):
     the main process of a sweep never needs. ``sim.run`` stays the function,
     as with an eager ``from sim.run import run``: importing the submodule
     ``sim.run`` assigns it to this attribute, and that assignment is ignored
-    (the module is ``sys.modules["sim.run"]``).
+    (the module is ``sys.modules["sim.run"]``); other assignments (a test's
+    ``monkeypatch``) take effect.
     """
 
-    @property
-    def run(self) -> types.FunctionType:
-        from sim.run import run
+    run = _lazy("run")
+    Result = _lazy("Result")
 
-        return run
-
-    @run.setter
-    def run(self, module: types.ModuleType) -> None:
-        pass
-
-    @property
-    def Result(self) -> type:  # noqa: N802  (the class's name)
-        from sim.run import Result
-
-        return Result
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | {"run", "Result"})
 
 
 sys.modules[__name__].__class__ = _Package

@@ -39,20 +39,23 @@ def prefetch(typingctx, arr, idx):
 
     The address is computed without a bounds check and never dereferenced by
     the program, so an index past the end is harmless; callers still keep it
-    in range.
+    in range. Only arrays and integer indices are accepted.
     """
+    if not isinstance(arr, types.Array) or not isinstance(idx, types.Integer):
+        return None
     sig = types.void(arr, idx)
 
     def codegen(context, builder, signature, args):
-        array_type = signature.args[0]
+        array_type, index_type = signature.args
         array = context.make_array(array_type)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, array_type, array, [args[1]],
+        index = context.cast(builder, args[1], index_type, types.intp)
+        ptr = cgutils.get_item_pointer(context, builder, array_type, array, [index],
                                        wraparound=False)
         i8p = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
-            "llvm.prefetch.p0i8")
+        # declare_intrinsic names it for the pointer mode in use (p0i8 or p0).
+        fn = builder.module.declare_intrinsic(
+            "llvm.prefetch", [i8p], ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]))
         # read (0), high temporal locality (3), data cache (1)
         builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
         return context.get_dummy_value()
@@ -93,7 +96,9 @@ def geometric_skip(p, mean_gap, rng):
         return 0
     if p <= 0.0:
         return 1 << 62
-    return int(rng.standard_exponential() * mean_gap)
+    gap = rng.standard_exponential() * mean_gap
+    # A tiny p gives gaps beyond int64: past any row, like the p = 0 case.
+    return int(gap) if gap < 4e18 else 1 << 62
 
 
 @njit(cache=True)

@@ -147,6 +147,17 @@ def test_bad_value_in_a_sweep(tmp_path):
     assert not sweep_dir.exists(), "no job ran"
 
 
+def test_bad_worker_count_in_a_sweep(tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    proc = run_cli("-m", f"hydra.sweep.dir={sweep_dir}", "people.n=300", "days=5",
+                   "seed=1,2", "hydra.launcher.n_jobs=0")  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "error: hydra.launcher.n_jobs: must be a whole number other than 0 "
+        "(-1: all cores, 1: no pool); got 0"]
+    assert not sweep_dir.exists(), "no job ran"
+
+
 def test_console_script_from_any_folder(tmp_path):
     script = Path(sys.executable).with_name("influencer-sim")
     if not script.exists():

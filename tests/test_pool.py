@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 
 from experiments import pool
 from hydra_plugins.influencer_sim_launcher import _worker
+from sim.config import ConfigError
 
 
 def square(x: int) -> int:
@@ -35,20 +36,30 @@ def test_pool_map_raises_the_first_error(workers):
         pool.pool_map(fail_on_three, range(5), workers=workers)
 
 
-def test_worker_count_follows_joblib_and_the_number_of_tasks():
+def test_worker_count_follows_joblib():
     assert pool.worker_count(1) == 1
-    assert pool.worker_count(-1, tasks=1) == 1
-    assert pool.worker_count(2, tasks=100) == 2
+    assert pool.worker_count(None) == 1
+    assert pool.worker_count(2) == 2
     assert pool.worker_count(-1) >= 1
+    with pytest.raises(ConfigError, match="n_jobs"):
+        pool.worker_count(0)
+    with pytest.raises(ConfigError, match="n_jobs"):
+        pool.worker_count("many")
 
 
 def test_sweep_workers_only_with_the_project_launcher():
     ours = OmegaConf.create({"hydra": {"launcher": {"_target_": pool.LAUNCHER, "n_jobs": 2}}})
     other = OmegaConf.create({"hydra": {"launcher": {
         "_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}}})
-    assert pool.sweep_workers(ours, tasks=10) == 2
-    assert pool.sweep_workers(ours, tasks=1) == 1
-    assert pool.sweep_workers(other, tasks=10) == 1
+    assert pool.sweep_workers(ours) == 2
+    assert pool.sweep_workers(other) == 1
+
+
+def test_stop_never_raises_and_the_pool_comes_back():
+    pool.stop()
+    pool.stop(kill=False)
+    assert pool.pool_map(square, [1, 2, 3], workers=2) == [1, 4, 9]
+    pool.stop(kill=False)
 
 
 def test_slim_result_keeps_what_the_sweeper_reads():

@@ -8,7 +8,14 @@ needs:
   not run again when the sweep is started with ``resume=true``, so a sweep
   killed midway finishes with exactly one result per run; without
   ``resume=true`` a sweep folder that holds finished runs is refused, so
-  nothing is overwritten.
+  nothing is overwritten;
+- less overhead per run: the jobs go to joblib's reusable loky pool
+  (:mod:`experiments.pool`, shared with the end of the sweep), which gets the
+  sweep's Hydra state once per worker (:mod:`._worker`).
+
+Of the joblib settings under ``hydra.launcher`` only ``n_jobs`` is used
+(joblib's convention: ``-1`` all cores, ``1`` in this process); the pool caps
+each worker's BLAS/OpenMP/numba threads at cores / workers, as joblib does.
 """
 
 
@@ -32,7 +39,7 @@ from hydra_plugins.hydra_joblib_launcher.config import JobLibLauncherConf
 from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
 from omegaconf import OmegaConf, open_dict
 
-from experiments.pool import executor, import_in_background, worker_count
+from experiments.pool import executor, import_in_background, stop, worker_count
 from hydra_plugins.influencer_sim_launcher import _worker
 from sim.config import ConfigError
 
@@ -148,9 +155,9 @@ class InfluencerLauncher(JoblibLauncher):
         more run them in joblib's loky process pool, which gets the sweep's
         shared state once (see :mod:`._worker`).
         """
-        workers = worker_count(self.joblib.get("n_jobs", -1), len(jobs))
+        workers = worker_count(self.joblib.get("n_jobs", -1))
         singleton_state = Singleton.get_state()
-        if workers <= 1:
+        if workers <= 1 or len(jobs) <= 1:
             for num, overrides in jobs:
                 yield _worker.slim(execute_job(num, list(overrides), self.hydra_context,
                                                self.config, self.task_function,
@@ -168,6 +175,10 @@ class InfluencerLauncher(JoblibLauncher):
                     # imports what it needs at the end of the sweep.
                     import_in_background()
                 yield future.result()
-        finally:
+        except BaseException:
+            # Ctrl-C or a job that could not even report: stop at once. Queued jobs
+            # cannot be cancelled, so the workers go too; resume=true finishes the sweep.
             for future in futures:
                 future.cancel()
+            stop()
+            raise
