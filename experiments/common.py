@@ -529,14 +529,22 @@ def cli(app: Callable[[], Any]) -> None:
     Hydra is told to re-raise errors (``HYDRA_FULL_ERROR=1``) instead of printing
     its own report, so that bad input (see :func:`error_line`) becomes one line
     ``error: <key>: <what is allowed>`` on stderr and exit status 2, with any
-    folder this run had created removed. Other exceptions are bugs and keep
-    their full traceback.
+    folder this run had created removed. Ctrl-C says what was kept and exits
+    with status 130. Other exceptions are bugs and keep their full traceback.
     """
     os.environ["HYDRA_FULL_ERROR"] = "1"
     held = _HeldJobErrors(sys.stderr)
     sys.stderr = held
     try:
         app()
+    except KeyboardInterrupt:
+        from experiments import pool
+
+        pool.stop()
+        held.drop()
+        print("interrupted: finished runs are kept; for a sweep, the same command with "
+              "resume=true runs only what is missing", file=held.stream, flush=True)
+        raise SystemExit(130) from None
     except Exception as exc:
         line = error_line(exc)
         if line is None:

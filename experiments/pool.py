@@ -12,6 +12,7 @@ Everything here runs in order in the calling process when ``workers`` is 1.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -71,7 +72,15 @@ def executor(workers: int) -> Any:
     threads = str(max(1, (os.cpu_count() or 1) // workers))
     env = {name: threads for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                       "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}
-    return get_reusable_executor(max_workers=workers, timeout=IDLE_TIMEOUT_S, env=env)
+    return get_reusable_executor(max_workers=workers, timeout=IDLE_TIMEOUT_S, env=env,
+                                 initializer=_ignore_interrupt)
+
+
+def _ignore_interrupt() -> None:
+    """Workers ignore Ctrl-C: the main process stops them (a run cut short is re-run)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _import(names: tuple[str, ...]) -> None:
@@ -113,6 +122,25 @@ def import_in_background(modules: tuple[str, ...] = END_MODULES) -> None:
                      daemon=True).start()
 
 
+def _quiet_pool_thread() -> None:
+    """Silence the pool's manager thread from now on.
+
+    Killed while jobs are queued, loky's manager thread can trip over its own
+    half-removed bookkeeping (a ``KeyError`` traceback) as the process exits;
+    the sweep's state is in its folders either way.
+    """
+    import threading
+
+    previous = threading.excepthook
+
+    def hook(args: Any) -> None:
+        if args.thread is not None and args.thread.name == "ExecutorManagerThread":
+            return
+        previous(args)
+
+    threading.excepthook = hook
+
+
 def stop(kill: bool = True) -> None:
     """Shut the pool down without waiting; never raises.
 
@@ -122,10 +150,20 @@ def stop(kill: bool = True) -> None:
     """
     try:
         from joblib.externals.loky import reusable_executor
+        from joblib.externals.loky.backend.utils import kill_process_tree
 
         pool = getattr(reusable_executor, "_executor", None)
-        if pool is not None:
-            pool.shutdown(wait=False, kill_workers=kill)
+        if pool is None:
+            return
+        workers = list(getattr(pool, "_processes", {}).values()) if kill else []
+        if kill:
+            _quiet_pool_thread()
+        pool.shutdown(wait=False, kill_workers=kill)
+        # The pool kills its workers from a thread of its own; end them here too, so
+        # that none outlives a process about to exit (e.g. on Ctrl-C).
+        for worker in workers:
+            with contextlib.suppress(ProcessLookupError, OSError):
+                kill_process_tree(worker)
     except Exception:  # noqa: BLE001  (stopping early is an optimisation, never an error)
         pass
 

@@ -147,6 +147,40 @@ def test_killed_sweep_resumes_with_exactly_one_row_per_run(tmp_path):
     assert all(p["status"] == "ok" for p in payloads)
 
 
+@pytest.mark.slow
+def test_ctrl_c_stops_the_pool_and_resume_finishes(tmp_path):
+    # Ctrl-C reaches the main process (the workers ignore it): one line, status 130,
+    # no worker left behind, and resume=true completes the sweep.
+    psutil = pytest.importorskip("psutil")
+    args = ["seed=range(12)", "days=60", "hydra.launcher.n_jobs=2"]
+    full_env = {**os.environ}
+    full_env.pop("HYDRA_FULL_ERROR", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "experiments.run", "-m", f"hydra.sweep.dir={tmp_path}/sweep",
+         *SMALL, *args], cwd=REPO, env=full_env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    folder = tmp_path / "sweep"
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list(folder.glob("*/metrics.json"))) < 2:
+        time.sleep(0.2)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    workers = [c for c in children if "LokyProcess" in " ".join(c.cmdline())]
+    assert workers, "the sweep runs in pool workers"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == [
+        "interrupted: finished runs are kept; for a sweep, the same command with "
+        "resume=true runs only what is missing"]
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, "no worker outlives the sweep"
+    again = sweep(tmp_path, *args, "resume=true")
+    assert again.returncode == 0, again.stderr
+    summary = pd.read_parquet(folder / "summary.parquet")
+    assert len(summary) == 12 and (summary["status"] == "ok").all()
+
+
 def test_swept_values_are_read_as_hydra_reads_them(tmp_path):
     import yaml
 

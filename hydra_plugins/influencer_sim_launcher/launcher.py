@@ -177,8 +177,7 @@ class InfluencerLauncher(JoblibLauncher):
                 yield future.result()
         except BaseException:
             # Ctrl-C or a job that could not even report: stop at once. Queued jobs
-            # cannot be cancelled, so the workers go too; resume=true finishes the sweep.
-            for future in futures:
-                future.cancel()
+            # cannot be cancelled, so the workers go too (the pool fails the pending
+            # futures itself); resume=true finishes the sweep.
             stop()
             raise
