@@ -419,7 +419,8 @@ def sweep_jobs(config: DictConfig) -> list[list[str]] | None:
         parser.parse_overrides(arguments), None) for job in batch]
 
 
-def sweep_configs(config: DictConfig) -> Iterator[DictConfig]:
+def sweep_configs(config: DictConfig,
+                  jobs: list[list[str]] | None = None) -> Iterator[DictConfig]:
     """Compose the config of every job of a ``-m`` sweep (basic sweeper only).
 
     Composing with Hydra takes about 0.1 s a job, so the config groups chosen by
@@ -428,10 +429,15 @@ def sweep_configs(config: DictConfig) -> Iterator[DictConfig]:
     applies them after composing. Other sweepers choose their points as they
     go; they yield nothing here.
 
+    Args:
+        config: The sweep's config.
+        jobs: Its jobs, if :func:`sweep_jobs` has already split them.
+
     Yields:
         The config of each job (without its ``hydra`` node in the fast path).
     """
-    jobs = sweep_jobs(config)
+    if jobs is None:
+        jobs = sweep_jobs(config)
     if jobs is None:
         return
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
@@ -489,6 +495,7 @@ class Preflight(Callback):
         from experiments import pool
 
         _remember_new_dirs(OmegaConf.select(config, "hydra.sweep.dir"))
+        jobs = None
         try:
             jobs = sweep_jobs(config)
             workers = pool.sweep_workers(config) if jobs is not None and len(jobs) > 1 else 1
@@ -499,7 +506,7 @@ class Preflight(Callback):
 
         def check_all() -> None:
             pool.sweep_workers(config)  # a bad hydra.launcher.n_jobs, in one line
-            for job_config in sweep_configs(config):
+            for job_config in sweep_configs(config, jobs):
                 to_config(job_config)
 
         try:

@@ -141,12 +141,11 @@ def _quiet_pool_thread() -> None:
     threading.excepthook = hook
 
 
-def stop(kill: bool = True) -> None:
-    """Shut the pool down without waiting; never raises.
+def stop() -> None:
+    """Shut the pool down now, ending its workers and any work in progress; never raises.
 
-    Args:
-        kill: Also end work in progress at once (bad input, an aborted sweep);
-            ``False`` when the workers are idle (the end of a sweep).
+    Used once the pool's work is done (the end of a sweep, saving ~0.5 s of
+    winding down), and when it must not go on (bad input, Ctrl-C).
     """
     try:
         from joblib.externals.loky import reusable_executor
@@ -155,10 +154,9 @@ def stop(kill: bool = True) -> None:
         pool = getattr(reusable_executor, "_executor", None)
         if pool is None:
             return
-        workers = list(getattr(pool, "_processes", {}).values()) if kill else []
-        if kill:
-            _quiet_pool_thread()
-        pool.shutdown(wait=False, kill_workers=kill)
+        workers = list(getattr(pool, "_processes", {}).values())
+        _quiet_pool_thread()
+        pool.shutdown(wait=False, kill_workers=True)
         # The pool kills its workers from a thread of its own; end them here too, so
         # that none outlives a process about to exit (e.g. on Ctrl-C).
         for worker in workers:

@@ -57,9 +57,9 @@ def test_sweep_workers_only_with_the_project_launcher():
 
 def test_stop_never_raises_and_the_pool_comes_back():
     pool.stop()
-    pool.stop(kill=False)
+    pool.stop()
     assert pool.pool_map(square, [1, 2, 3], workers=2) == [1, 4, 9]
-    pool.stop(kill=False)
+    pool.stop()
 
 
 def test_slim_result_keeps_what_the_sweeper_reads():
