@@ -35,7 +35,7 @@ import pandas as pd
 import yaml
 
 from sim import measures
-from sim.run import write_csv, write_parquet, write_text
+from sim.io import write_csv, write_parquet, write_text
 
 #: Override keys that steer the sweep rather than the model.
 CONTROL_KEYS = {"resume", "sweep_name", "experiment", "progress"}

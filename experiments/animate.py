@@ -25,16 +25,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import os
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from matplotlib.animation import FFMpegWriter, PillowWriter
+
+from sim.io import atomic_path
 
 EXIT_BAD_INPUT = 2
 DEFAULT_OUT = Path("outputs/animation/need.gif")
@@ -433,27 +433,15 @@ def render(story: Story, layout: np.ndarray, edges: tuple[np.ndarray, np.ndarray
     if mp4 is not None:
         targets.append((mp4, HoldingFFMpegWriter(fps=fps, codec="libx264",
                                                  extra_args=["-pix_fmt", "yuv420p"])))
-    temps: list[tuple[Path, Path]] = []
-    try:
-        with contextlib.ExitStack() as stack:
-            for path, writer in targets:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix,
-                                           dir=path.parent)
-                os.close(fd)
-                temps.append((Path(tmp), path))
-                stack.enter_context(writer.saving(fig, tmp, dpi=painter.dpi))
-            for scene, seconds in scenes:
-                draw_scene(painter, scene, fig)
-                for _, writer in targets:
-                    writer.grab_frame(hold=max(1, round(seconds * fps)))
-        for tmp, path in temps:
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-    finally:
-        for tmp, _ in temps:
-            tmp.unlink(missing_ok=True)
-    return [path for _, path in temps]
+    with contextlib.ExitStack() as stack:
+        for path, writer in targets:
+            tmp = stack.enter_context(atomic_path(path))
+            stack.enter_context(writer.saving(fig, str(tmp), dpi=painter.dpi))
+        for scene, seconds in scenes:
+            draw_scene(painter, scene, fig)
+            for _, writer in targets:
+                writer.grab_frame(hold=max(1, round(seconds * fps)))
+    return [path for path, _ in targets]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

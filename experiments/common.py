@@ -185,7 +185,7 @@ def sweep_job(cfg: DictConfig, folder: Path) -> dict[str, Any]:
     Returns:
         The run's metrics, or ``{"status": "failed", "error": ...}``.
     """
-    from sim.run import json_dumps, write_text
+    from sim.io import json_dumps, write_text
 
     try:
         config = to_config(cfg)

@@ -34,10 +34,10 @@ from experiments.aggregate import parameter_columns, summarize_sweep, sweep_dir_
 from sim import measures
 from sim import sweep_plots as sp
 from sim.config import from_dict, validate
+from sim.io import write_csv
 from sim.network import generate
 from sim.plots import save_figure
 from sim.rng import stream
-from sim.run import write_csv
 from sim.ties import initial_strengths
 
 

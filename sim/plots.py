@@ -24,7 +24,6 @@ import contextlib
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -53,6 +52,8 @@ from matplotlib.axes import Axes  # noqa: E402  (after the backend choice)
 from matplotlib.axis import Axis  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import LogFormatter  # noqa: E402
+
+from sim.io import atomic_path  # noqa: E402
 
 OKABE_ITO: dict[str, str] = {
     "black": "#000000",
@@ -419,17 +420,7 @@ def save_figure(
     for fmt in formats:
         fmt = fmt.lower().lstrip(".")
         final = base.parent / f"{base.name}.{fmt}"
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{base.name}.", suffix=f".{fmt}.tmp", dir=base.parent
-        )
-        try:
-            with os.fdopen(fd, "wb") as handle, apply_style():
-                fig.savefig(handle, format=fmt, dpi=PNG_DPI, metadata=_METADATA.get(fmt))
-            os.chmod(tmp_name, 0o644)
-            os.replace(tmp_name, final)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_name)
-            raise
+        with atomic_path(final) as tmp, open(tmp, "wb") as handle, apply_style():
+            fig.savefig(handle, format=fmt, dpi=PNG_DPI, metadata=_METADATA.get(fmt))
         written.append(final)
     return written

@@ -6,10 +6,8 @@ No Hydra here: notebooks and scripts call :func:`run` with a
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,11 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from sim import kernels, measures
 from sim.config import Config, to_dict, validate
 from sim.engine import STATUS_NAMES
+from sim.io import json_dumps, write_csv, write_parquet, write_text
 from sim.model import ReferralModel
 from sim.percolation import cascade_metrics
 from sim.rng import stream
@@ -89,52 +87,6 @@ class Result:
     def summary(self) -> str:
         """A short human summary: headline numbers, small next to large."""
         return summarize(self.metrics, self.config)
-
-
-def json_dumps(obj: Any) -> str:
-    """JSON with NaN written as null (strict JSON readers accept it)."""
-
-    def clean(x: Any) -> Any:
-        if isinstance(x, dict):
-            return {k: clean(v) for k, v in x.items()}
-        if isinstance(x, list | tuple):
-            return [clean(v) for v in x]
-        if isinstance(x, float) and not math.isfinite(x):
-            return None
-        if isinstance(x, np.generic):
-            return clean(x.item())
-        return x
-
-    return json.dumps(clean(obj), indent=2, sort_keys=False) + "\n"
-
-
-def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; results are for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_parquet(df: pd.DataFrame, path: Path) -> Path:
-    """Write ``df`` to ``path`` as Parquet, atomically."""
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    return _atomic(path, lambda tmp: pq.write_table(table, tmp))
-
-
-def write_csv(df: pd.DataFrame, path: Path) -> Path:
-    """Write ``df`` to ``path`` as CSV, atomically."""
-    return _atomic(path, lambda tmp: df.to_csv(tmp, index=False))
-
-
-def write_text(text: str, path: Path) -> Path:
-    """Write ``text`` to ``path``, atomically."""
-    return _atomic(path, lambda tmp: tmp.write_text(text))
 
 
 def run(config: Config | None = None, progress: bool = False,
