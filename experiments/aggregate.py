@@ -38,7 +38,7 @@ from sim import measures
 from sim.io import write_csv, write_parquet, write_text
 
 #: Override keys that steer the sweep rather than the model.
-CONTROL_KEYS = {"resume", "sweep_name", "experiment", "progress"}
+CONTROL_KEYS = {"resume", "sweep_name", "experiment", "progress", "storage", "storage_tables"}
 #: Metrics summarised per group.
 GROUP_METRICS = (
     "small_share_valuable_brokered", "small_population_share", "small_share_brokered",
@@ -73,7 +73,12 @@ def run_dirs(sweep_dir: Path) -> list[Path]:
 
 def swept_parameters(run_dir: Path) -> dict[str, Any]:
     """The overrides of one run (``key: value``), control keys left out."""
-    overrides = yaml.safe_load((run_dir / ".hydra" / "overrides.yaml").read_text()) or []
+    return parameters_of(yaml.safe_load((run_dir / ".hydra" / "overrides.yaml").read_text())
+                         or [])
+
+
+def parameters_of(overrides: list[str]) -> dict[str, Any]:
+    """``key: value`` of a run's overrides, control keys left out."""
     out: dict[str, Any] = {}
     for item in overrides:
         key, _, value = str(item).lstrip("+~").partition("=")
@@ -147,12 +152,15 @@ def summarize_sweep(sweep_dir: str | Path, quiet: bool = False, workers: int = 1
     Returns:
         The summary table.
     """
+    from experiments import storage
     from experiments.pool import pool_map
 
     sweep_dir = Path(sweep_dir)
     rows = []
     bins = []
     keys: set[str] = set()
+    if storage.is_parquet_sweep(sweep_dir):  # storage=parquet: rows from the parts
+        rows, bins, keys = storage.collect(sweep_dir, quiet=quiet)
     for row, run_keys, warnings, table in pool_map(_read_for_summary, run_dirs(sweep_dir),
                                                    workers):
         if not quiet:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 
 class Aggregate(Callback):
@@ -22,6 +22,8 @@ class Aggregate(Callback):
         sweep_dir = Path(str(config.hydra.sweep.dir))
         if not sweep_dir.is_dir():
             return
+        if OmegaConf.select(config, "hydra.launcher.wait") is False:
+            return  # hydra/launcher=slurm submitted and returned: its last shard aggregates
         # The launcher's warm workers read the runs and draw the figures side by side.
         workers = sweep_workers(config) if len(run_dirs(sweep_dir)) > 1 else 1
         try:

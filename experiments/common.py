@@ -100,7 +100,8 @@ def to_config(cfg: DictConfig | Mapping[str, Any]) -> Config:
             out of range, naming the dotted key.
     """
     data: dict[str, Any] = {}
-    skip = ("hydra", "resume", "sweep_name")  # Hydra's and the sweep's keys, not the model's
+    # Hydra's and the sweep's keys, not the model's
+    skip = ("hydra", "resume", "sweep_name", "storage", "storage_tables")
     if isinstance(cfg, DictConfig):
         for key in cfg:
             if key in skip:

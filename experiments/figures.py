@@ -8,7 +8,8 @@ a. ``share``: share of valuable connections brokered by small people across
    the first swept parameter (one line per value of the second), 95% CIs,
    against their population share;
 b. ``per_capita``: valuable referrals per person against audience (log bins);
-c. ``lorenz``: Lorenz curves of audience and of valuable brokerage;
+c. ``lorenz``: Lorenz curves of audience and of valuable brokerage (over the
+   first 20 runs, by seed, of the group at the middle values);
 d. ``heatmap``: the small share over the first two swept parameters;
 e. ``story``: one valuable referral chain drawn on the network around it;
 
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from experiments import storage
 from experiments.aggregate import parameter_columns, summarize_sweep, sweep_dir_argument
 from sim import measures
 from sim import sweep_plots as sp
@@ -39,6 +41,9 @@ from sim.network import generate
 from sim.plots import save_figure
 from sim.rng import stream
 from sim.ties import initial_strengths
+
+#: Most runs whose per-run tables the Lorenz figure reads (the first representative seeds).
+MAX_TABLE_RUNS = 20
 
 
 def _save(fig, data: pd.DataFrame, out: Path, name: str) -> list[Path]:
@@ -95,9 +100,14 @@ def figure_tasks(sweep_dir: str | Path) -> list[tuple[Callable[..., list[Path]],
         bins = pd.read_parquet(bins_file)
         bins = bins[bins["run_dir"].isin(rep["run_dir"])] if len(rep) else bins
         tasks.append((draw_per_capita, (bins, out)))
-    if len(rep):
-        tasks.append((draw_lorenz, (list(rep["run_dir"]), out)))
-        tasks.append((draw_story, (str(rep["run_dir"].iloc[0]), out)))
+    # Figures c and e read whole per-run tables: of the representative runs, the first
+    # MAX_TABLE_RUNS (by seed) are plenty for a curve and keep a 10,000-seed sweep cheap.
+    table_runs = list(rep["run_dir"].head(MAX_TABLE_RUNS))
+    if table_runs and storage.is_parquet_sweep(sweep_dir):  # no per-run tables kept
+        storage.ensure_tables(sweep_dir, table_runs)
+    if table_runs:
+        tasks.append((draw_lorenz, (table_runs, out)))
+        tasks.append((draw_story, (table_runs[0], out)))
     if (sweep_dir / "knockout_groups.csv").exists():
         k = int(rep["knockout.k"].iloc[0]) if "knockout.k" in rep and len(rep) else None
         tasks.append((draw_knockout, (pd.read_csv(sweep_dir / "knockout_groups.csv"), k, out)))

@@ -31,14 +31,21 @@ class AppConfig(Config):
             result are skipped (``-m ... resume=true``).
         sweep_name: Folder of a ``-m`` sweep under ``sweeps/`` (experiment
             configs set it; default: the start time).
+        storage: Where a sweep's runs go: ``folders`` (a folder of tables per
+            run) or ``parquet`` (one row per run in Parquet parts, for big
+            sweeps; :mod:`experiments.storage`).
+        storage_tables: With ``storage=parquet``, also keep each run's folder of
+            tables.
     """
 
     resume: bool = False
     sweep_name: str = "${now:%Y-%m-%d_%H-%M-%S}"
+    storage: str = "folders"
+    storage_tables: bool = False
 
 
 #: Keys of :class:`AppConfig` that are not model parameters.
-APP_KEYS = ("resume", "sweep_name")
+APP_KEYS = ("resume", "sweep_name", "storage", "storage_tables")
 
 SCHEMA_NAME = "config_schema"
 NETWORK_SCHEMA_NAME = "network_schema"

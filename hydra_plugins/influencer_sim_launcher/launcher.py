@@ -118,6 +118,13 @@ class InfluencerLauncher(JoblibLauncher):
         setup_globals()
         assert self.config is not None and self.hydra_context is not None
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+        from experiments import storage
+
+        if storage.storage_of(self.config) == "parquet":  # rows into Parquet parts, no folders
+            from experiments.shards import launch_local
+
+            return launch_local(self.config, job_overrides, initial_job_idx,
+                                worker_count(self.joblib.get("n_jobs", -1)), self.progress)
         resume = bool(self.config.get("resume", False))
         done = self._finished_jobs(job_overrides, initial_job_idx)
         jobs = [(initial_job_idx + idx, overrides) for idx, overrides in enumerate(job_overrides)

@@ -1,0 +1,345 @@
+"""Run a list of sweep jobs in the project's process pool: one SLURM shard, or a local sweep.
+
+A *shard* is a list of jobs (run id, overrides, composed config) that one
+process runs on one machine with the project's pool (:mod:`experiments.pool`,
+all cores by default). It is used
+
+- by every array task of ``hydra/launcher=slurm`` (:mod:`experiments.slurm`):
+  ``python -m experiments.shards SUBMISSION_DIR TASK_ID`` on a compute node;
+- by the local launcher with ``storage=parquet`` (:func:`launch_local`): the
+  whole sweep as one shard, without Hydra's per-job folders.
+
+A shard skips the runs that already finished (so a resubmitted or overlapping
+shard never runs one twice), records a failing run and goes on, and, when it
+is stopped (``scancel``, its time limit: SIGTERM), writes the rows it holds
+before it exits. On a SLURM node it first warms numba's on-disk cache, which
+lives on node-local storage (``NUMBA_CACHE_DIR``), once per node under a file
+lock, so the pool's workers load the compiled kernels instead of compiling
+them side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import as_completed
+from pathlib import Path
+from typing import Any
+
+from experiments import storage
+
+
+def _sweep_exists_error() -> type[Exception]:
+    from hydra_plugins.influencer_sim_launcher.launcher import SweepExistsError
+
+    return SweepExistsError
+
+
+# --- planning ----------------------------------------------------------------------------
+
+
+def plan(config: Any, job_overrides: Sequence[Sequence[str]], initial_job_idx: int = 0
+         ) -> tuple[Path, str, list[str], list[tuple[int, str, list[str]]]]:
+    """What a sweep still has to run.
+
+    Returns:
+        ``(sweep folder, storage, every run id, jobs to run as (number, id, overrides))``.
+
+    Raises:
+        ConfigError: A bad ``storage``, a run naming the ids cannot follow, or
+            finished runs in the folder without ``resume=true``.
+    """
+    kind = storage.storage_of(config)
+    how = storage.naming(config)
+    sweep_dir = Path(str(config.hydra.sweep.dir))
+    jobs = [(initial_job_idx + i, storage.run_id(o, how), list(o))
+            for i, o in enumerate(job_overrides)]
+    ids = [rid for _, rid, _ in jobs]
+    done = storage.finished_ids(sweep_dir, kind, ids) if sweep_dir.exists() else set()
+    done &= set(ids)
+    if done and not bool(config.get("resume", False)):
+        raise _sweep_exists_error()(
+            str(sweep_dir),
+            f"already holds {len(done)} finished run(s) of this sweep; add resume=true to "
+            "run only what is missing, or choose another sweep_name")
+    todo = [job for job in jobs if job[1] not in done]
+    if done:
+        print(f"resuming {sweep_dir}: {len(done)} finished, {len(todo)} to run",
+              file=sys.stderr)
+    return sweep_dir, kind, ids, todo
+
+
+def compose(config: Any, todo: Sequence[tuple[int, str, list[str]]]) -> list[dict[str, Any]]:
+    """Each job of ``todo`` with its composed task config (a plain, unresolved mapping)."""
+    from omegaconf import OmegaConf
+
+    from experiments.common import sweep_configs
+
+    configs = sweep_configs(config, [list(o) for _, _, o in todo])
+    return [{"num": num, "run_id": rid, "overrides": list(overrides),
+             "config": OmegaConf.to_container(cfg, resolve=False)}
+            for (num, rid, overrides), cfg in zip(todo, configs, strict=True)]
+
+
+# --- one job -------------------------------------------------------------------------------
+
+
+def execute(job: dict[str, Any], sweep_dir: str, kind: str, tables: bool
+            ) -> tuple[dict[str, Any], Any]:
+    """Run one job (in a pool worker); return ``(row or status, audience bins or None)``.
+
+    ``parquet``: the run's row (:func:`experiments.storage.run_row`).
+    ``folders``: the run writes its folder as a Hydra job would (``.hydra/``
+    with its overrides and config, tables, ``metrics.json``), and
+    ``{"run_id", "status"}`` comes back.
+    """
+    if kind == "parquet":
+        return storage.run_row(job["run_id"], job["overrides"], job["config"], sweep_dir, tables)
+    from omegaconf import OmegaConf
+
+    from experiments.common import sweep_job
+    from sim.io import write_text
+
+    folder = Path(sweep_dir) / job["run_id"]
+    cfg = OmegaConf.create(job["config"])
+    write_text(OmegaConf.to_yaml(job["overrides"]), folder / ".hydra" / "overrides.yaml")
+    write_text(OmegaConf.to_yaml(cfg), folder / ".hydra" / "config.yaml")
+    storage._inject_faults(cfg.get("seed"))
+    result = sweep_job(cfg, folder)
+    return {"run_id": job["run_id"], "status": result.get("status", "ok")}, None
+
+
+# --- a list of jobs ------------------------------------------------------------------------
+
+
+class StoppedError(Exception):
+    """The shard was told to stop (SIGTERM from ``scancel`` or its time limit)."""
+
+
+def _raise_stopped(signum: int, frame: Any) -> None:
+    raise StoppedError(f"signal {signum}")
+
+
+def run_jobs(jobs: Sequence[dict[str, Any]], sweep_dir: Path, kind: str, *,
+             tables: bool = False, workers: int = 1, tag: str | None = None,
+             flush_rows: int = storage.FLUSH_ROWS,
+             flush_seconds: float = storage.FLUSH_SECONDS,
+             progress: bool = False, say: Callable[[str], None] | None = None,
+             after_first: Callable[[], None] | None = None) -> dict[str, int]:
+    """Run ``jobs`` over ``workers`` processes; return counts by status.
+
+    Rows (parquet) go to a :class:`experiments.storage.PartWriter` of this
+    process; it writes what it holds when the jobs end or the process is
+    stopped (SIGTERM), and the pool is stopped then too.
+    """
+    from experiments import pool
+
+    writer = storage.PartWriter(sweep_dir, tag or f"{storage.writer_name()}-{time.time_ns():x}",
+                                flush_rows, flush_seconds) if kind == "parquet" else None
+    counts: dict[str, int] = {}
+    bar = None
+    if progress and sys.stderr.isatty():
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(jobs), desc="runs", unit="run")
+    t0 = time.perf_counter()
+    step = max(1, len(jobs) // 20)
+
+    def record(result: tuple[dict[str, Any], Any]) -> None:
+        row, bins = result
+        if writer is not None:
+            writer.add(row, bins)
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+        n = sum(counts.values())
+        if bar is not None:
+            bar.update(1)
+        if say is not None and (n % step == 0 or n == len(jobs)):
+            rate = 60 * n / max(time.perf_counter() - t0, 1e-9)
+            say(f"{n}/{len(jobs)} runs ({_counts_text(counts)}), {rate:.1f} runs/min")
+
+    previous = None
+    if sys.platform != "win32":
+        try:
+            previous = signal.signal(signal.SIGTERM, _raise_stopped)
+        except ValueError:  # not the main thread: no handler (nothing to flush on a signal)
+            previous = None
+    try:
+        if workers <= 1 or len(jobs) <= 1:
+            for job in jobs:
+                record(execute(job, str(sweep_dir), kind, tables))
+        else:
+            executor = pool.executor(workers)
+            futures = [executor.submit(execute, job, str(sweep_dir), kind, tables)
+                       for job in jobs]
+            for n, future in enumerate(as_completed(futures)):
+                if n == 0 and after_first is not None:
+                    after_first()
+                record(future.result())
+    except BaseException:
+        pool.stop()
+        raise
+    finally:
+        if writer is not None:
+            writer.flush()
+        if bar is not None:
+            bar.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return counts
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "none"
+
+
+def launch_local(config: Any, job_overrides: Sequence[Sequence[str]], initial_job_idx: int,
+                 workers: int, progress: bool) -> list[Any]:
+    """The local launcher's sweep with ``storage=parquet``: one shard in this process's pool.
+
+    No Hydra job folders: each job's config is composed once here (the fast
+    path of :func:`experiments.common.sweep_configs`) and its row written into
+    this process's parts.
+    """
+    from experiments.pool import import_in_background
+
+    sweep_dir, kind, ids, todo = plan(config, job_overrides, initial_job_idx)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    storage.write_manifest(sweep_dir, ids)
+    (sweep_dir / storage.RUNS_PARTS).mkdir(parents=True, exist_ok=True)
+    if todo:
+        run_jobs(compose(config, todo), sweep_dir, kind, tables=storage.keeps_tables(config),
+                 workers=workers, progress=progress, after_first=import_in_background)
+    return []
+
+
+# --- one SLURM array task --------------------------------------------------------------------
+
+
+def warm_numba_cache(say: Callable[[str], None]) -> None:
+    """Compile the kernels into ``NUMBA_CACHE_DIR`` (node-local), once per node.
+
+    Shards that share a node take a file lock, so one compiles while the
+    others wait and then load; later shards on the node find the cache ready
+    (a tiny run in well under a second).
+    """
+    import fcntl
+
+    cache = os.environ.get("NUMBA_CACHE_DIR")
+    if not cache:
+        say("NUMBA_CACHE_DIR is not set: numba compiles in every worker")
+        return
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with open(Path(cache) / ".warm.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        from sim import Config, run
+        from sim.config import CascadeConfig, PeopleConfig
+
+        run(Config(days=3, people=PeopleConfig(n=200)))
+        run(Config(mode="cascade", people=PeopleConfig(n=200),
+                   cascade=CascadeConfig(n_cascades=2)))
+    say(f"numba cache {cache}: ready in {time.perf_counter() - t0:.1f} s")
+
+
+def submission(sub_dir: Path) -> dict[str, Any]:
+    """The settings of one SLURM submission (``submission.json``)."""
+    return json.loads((sub_dir / "submission.json").read_text())
+
+
+def shard_file(sub_dir: Path, task: int) -> Path:
+    """The job list of array task ``task``."""
+    return sub_dir / "shards" / f"shard-{task:04d}.json"
+
+
+def done_marker(sub_dir: Path, task: int) -> Path:
+    """Written when array task ``task`` has run all its jobs."""
+    return sub_dir / "done" / f"shard-{task:04d}.json"
+
+
+def run_shard(sub_dir: Path, task: int) -> int:
+    """Run array task ``task`` of the submission in ``sub_dir``; return the exit status."""
+    from experiments import pool
+    from sim.io import write_json
+
+    settings = submission(sub_dir)
+    sweep_dir = Path(settings["sweep_dir"])
+    kind = settings["storage"]
+
+    def say(msg: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] shard {task}: {msg}", flush=True)
+
+    jobs = json.loads(shard_file(sub_dir, task).read_text())
+    done = storage.finished_ids(sweep_dir, kind, [j["run_id"] for j in jobs])
+    todo = [j for j in jobs if j["run_id"] not in done]
+    workers = pool.worker_count(settings["workers"])
+    say(f"{len(jobs)} runs, {len(jobs) - len(todo)} already finished; {workers} workers on "
+        f"{os.uname().nodename}")
+    warm_numba_cache(say)
+    job_id = os.environ.get("SLURM_ARRAY_JOB_ID", "local")
+    t0 = time.perf_counter()
+    try:
+        counts = run_jobs(todo, sweep_dir, kind, tables=settings["tables"], workers=workers,
+                          tag=f"slurm-{job_id}-{task:04d}-{time.time_ns():x}",
+                          flush_rows=settings["flush_rows"],
+                          flush_seconds=settings["flush_seconds"], say=say)
+    except StoppedError:
+        say("stopped (scancel or time limit): finished runs are kept; resubmit with "
+            "resume=true to run the rest")
+        return 143
+    finally:
+        pool.stop()
+    seconds = time.perf_counter() - t0
+    write_json({"task": task, "runs": len(jobs), "ran": len(todo), "counts": counts,
+                "seconds": seconds, "node": os.uname().nodename, "workers": workers},
+               done_marker(sub_dir, task))
+    say(f"done: {_counts_text(counts)} in {seconds:.0f} s")
+    if settings.get("aggregate") and last_to_finish(sub_dir, settings["shards"]):
+        aggregate(sweep_dir, workers, say)
+    return 0
+
+
+def last_to_finish(sub_dir: Path, shards: int) -> bool:
+    """True for exactly one shard: the one that finds every shard done and takes the lock."""
+    if not all(done_marker(sub_dir, t).exists() for t in range(shards)):
+        return False
+    try:
+        fd = os.open(sub_dir / "done" / "aggregate.lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True
+
+
+def aggregate(sweep_dir: Path, workers: int, say: Callable[[str], None]) -> None:
+    """Summary tables and figures of the sweep (the last shard does it on its node)."""
+    from experiments.aggregate import summarize_sweep
+    from experiments.callbacks import sweep_summary
+    from experiments.figures import make_figures
+
+    say("last shard: aggregating the sweep")
+    summary = summarize_sweep(sweep_dir, workers=workers)
+    figures = make_figures(sweep_dir, workers=workers)
+    print(sweep_summary(summary, sweep_dir, len([f for f in figures if f.suffix == ".png"])),
+          flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m experiments.shards SUBMISSION_DIR TASK_ID`` (what a SLURM array task runs)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Run one shard of a SLURM sweep submission.")
+    parser.add_argument("submission", type=Path)
+    parser.add_argument("task", type=int)
+    args = parser.parse_args(argv)
+    if not shard_file(args.submission, args.task).exists():
+        print(f"error: {shard_file(args.submission, args.task)}: no such shard", file=sys.stderr)
+        return 2
+    return run_shard(args.submission, args.task)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
