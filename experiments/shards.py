@@ -26,7 +26,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import as_completed
+from concurrent.futures import FIRST_COMPLETED, wait
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +116,12 @@ def execute(job: dict[str, Any], sweep_dir: str, kind: str, tables: bool
 # --- a list of jobs ------------------------------------------------------------------------
 
 
-class StoppedError(Exception):
-    """The shard was told to stop (SIGTERM from ``scancel`` or its time limit)."""
+class StoppedError(BaseException):
+    """The shard was told to stop (SIGTERM from ``scancel`` or its time limit).
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so that a run's own error
+    handling (which records any ``Exception`` as a failed run) lets it through.
+    """
 
 
 def _raise_stopped(signum: int, frame: Any) -> None:
@@ -173,12 +177,18 @@ def run_jobs(jobs: Sequence[dict[str, Any]], sweep_dir: Path, kind: str, *,
                 record(execute(job, str(sweep_dir), kind, tables))
         else:
             executor = pool.executor(workers)
-            futures = [executor.submit(execute, job, str(sweep_dir), kind, tables)
-                       for job in jobs]
-            for n, future in enumerate(as_completed(futures)):
-                if n == 0 and after_first is not None:
-                    after_first()
-                record(future.result())
+            pending = {executor.submit(execute, job, str(sweep_dir), kind, tables)
+                       for job in jobs}
+            first = True
+            while pending:
+                # Wake up every second: a SIGTERM that lands on one of the pool's
+                # threads is handled by this (main) thread only when it runs.
+                finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    if first and after_first is not None:
+                        after_first()
+                    first = False
+                    record(future.result())
     except BaseException:
         pool.stop()
         raise

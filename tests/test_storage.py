@@ -1,0 +1,194 @@
+"""storage=parquet: one row per run in Parquet parts, the same summary and figures as folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from experiments import shards, storage
+from experiments.status import progress_bar, render, sweep_status
+
+REPO = Path(__file__).resolve().parents[1]
+SMALL = ["people.n=300", "days=20"]
+GRID = ["people.budget_mean=2,8", "network.degree_exponent=2.2,3.0", "seed=1,2,3"]
+#: Files both storages write at the top of a sweep, compared byte by byte.
+SAME_FILES = ["groups.csv", "figures/share.csv", "figures/heatmap.csv", "figures/per_capita.csv",
+              "figures/lorenz.csv", "figures/story.csv", "figures/share.png",
+              "figures/heatmap.png", "figures/per_capita.png", "figures/lorenz.png",
+              "figures/story.png"]
+
+
+def sweep(folder, *args, env=None):
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("HYDRA_FULL_ERROR", None)
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.run", "-m", f"hydra.sweep.dir={folder}", *SMALL,
+         *args], cwd=REPO, env=full_env, capture_output=True, text=True, timeout=600)
+
+
+def comparable(summary: pd.DataFrame, sweep_dir: Path) -> pd.DataFrame:
+    """A summary without wall-clock timings, run folders relative to the sweep."""
+    out = summary.drop(columns=[c for c in summary.columns if c.startswith("seconds_")])
+    out["run_dir"] = [str(Path(d).relative_to(sweep_dir)) for d in out["run_dir"]]
+    return out
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    """The same 2 x 2 x 3 sweep in both storages (seed 3 failing), on 2 workers and on 1."""
+    tmp = tmp_path_factory.mktemp("storage")
+    fail = {"INFLUENCER_SIM_FAIL_SEEDS": "3"}
+    folders = sweep(tmp / "folders", *GRID, "hydra.launcher.n_jobs=2", env=fail)
+    assert folders.returncode == 0, folders.stderr
+    parquet = sweep(tmp / "parquet", *GRID, "storage=parquet", "hydra.launcher.n_jobs=1",
+                    env=fail)
+    assert parquet.returncode == 0, parquet.stderr
+    return tmp / "folders", tmp / "parquet", parquet
+
+
+def test_summary_and_figures_are_identical_in_both_storages(both):
+    folders, parquet, _ = both
+    a = pd.read_parquet(folders / "summary.parquet")
+    b = pd.read_parquet(parquet / "summary.parquet")
+    assert len(b) == 12 and (b["status"] == "failed").sum() == 4
+    pd.testing.assert_frame_equal(comparable(a, folders), comparable(b, parquet))
+    bins_a = comparable(pd.read_parquet(folders / "audience_bins.parquet"), folders)
+    bins_b = comparable(pd.read_parquet(parquet / "audience_bins.parquet"), parquet)
+    pd.testing.assert_frame_equal(bins_a, bins_b)
+    for name in SAME_FILES:
+        assert (folders / name).read_bytes() == (parquet / name).read_bytes(), name
+
+
+def test_parquet_storage_writes_rows_not_run_folders(both):
+    _, parquet, proc = both
+    runs = pq.read_table(parquet / storage.RUNS_PARTS).to_pandas()
+    assert len(runs) == 12 and runs["run_id"].is_unique
+    assert list(runs.columns) == list(storage.ROW_COLUMNS)
+    failed = runs[runs["status"] == "failed"]
+    assert set(failed["seed"]) == {3}
+    assert failed["error"].str.startswith("RuntimeError: injected failure for seed 3").all()
+    assert not list(parquet.glob("*/.hydra"))  # no Hydra job folders
+    # Only the representative runs (middle values, 2 ok seeds) got tables, for figures c and e.
+    table_dirs = sorted(p.parent.name for p in parquet.glob("*/metrics.json"))
+    assert table_dirs == [
+        f"days=20,network.degree_exponent=3.0,people.budget_mean=8,people.n=300,seed={s}"
+        for s in (1, 2)]
+    assert "12 runs (4 failed, 8 ok)" in proc.stdout
+    manifest = storage.read_manifest(parquet)
+    assert len(manifest) == 12 and set(manifest) == set(runs["run_id"])
+
+
+def test_status_counts_runs_in_both_storages(both):
+    folders, parquet, _ = both
+    for folder, kind in ((folders, "folders"), (parquet, "parquet")):
+        text = render(sweep_status(folder))
+        assert text.splitlines()[:2] == [
+            f"{folder} (storage {kind}): 12 runs",
+            f"  {progress_bar(8, 12)}  8 done, 4 failed, 0 running, 0 missing"]
+    assert progress_bar(1, 4, width=8) == "[##......]  25%"
+
+
+def test_parquet_resume_runs_only_failed_runs_and_keeps_parts(both, tmp_path):
+    _, parquet, _ = both
+    copy = tmp_path / "copy"
+    shutil.copytree(parquet, copy)
+    parts = {p: p.stat().st_mtime_ns for p in (copy / storage.RUNS_PARTS).glob("*.parquet")}
+    refused = sweep(copy, *GRID, "storage=parquet", "hydra.launcher.n_jobs=1")
+    assert refused.returncode == 2
+    assert [x for x in refused.stderr.splitlines() if x.strip()] == [
+        f"error: {copy}: already holds 8 finished run(s) of this sweep; add resume=true to run "
+        "only what is missing, or choose another sweep_name"]
+    again = sweep(copy, *GRID, "storage=parquet", "hydra.launcher.n_jobs=2", "resume=true")
+    assert again.returncode == 0, again.stderr
+    assert f"resuming {copy}: 8 finished, 4 to run" in again.stderr
+    for part, mtime in parts.items():  # nothing written before is touched
+        assert part.stat().st_mtime_ns == mtime
+    rows = pq.read_table(copy / storage.RUNS_PARTS).to_pandas()
+    assert len(rows) == 16  # the 4 failed rows stay as history
+    assert rows[rows["status"] == "ok"]["run_id"].value_counts().max() == 1
+    summary = pd.read_parquet(copy / "summary.parquet")
+    assert len(summary) == 12 and (summary["status"] == "ok").all()
+
+
+def test_bad_storage_is_one_line(tmp_path):
+    proc = sweep(tmp_path / "s", "seed=1,2", "storage=zip")
+    assert proc.returncode == 2
+    assert [x for x in proc.stderr.splitlines() if x.strip()] == [
+        "error: storage: must be one of folders, parquet; got 'zip'"]
+    assert not (tmp_path / "s").exists()
+
+
+# --- units -------------------------------------------------------------------------------
+
+
+def _row(run_id, status, t):
+    return {"run_id": run_id, "status": status, "error": "", "seed": 1, "overrides": "[]",
+            "metrics": "{}", "config": "{}", "writer": "w", "seconds": 0.0, "finished_at": t}
+
+
+def test_part_writer_writes_a_new_part_per_batch(tmp_path):
+    writer = storage.PartWriter(tmp_path, "w1", flush_rows=2, flush_seconds=1e9)
+    writer.add(_row("a", "ok", 1.0))
+    assert not (tmp_path / storage.RUNS_PARTS).exists()
+    writer.add(_row("b", "ok", 2.0))
+    writer.add(_row("c", "failed", 3.0))
+    writer.flush()
+    writer.flush()  # nothing held: no empty part
+    names = sorted(p.name for p in (tmp_path / storage.RUNS_PARTS).iterdir())
+    assert names == ["w1-00000.parquet", "w1-00001.parquet"]
+    assert storage.read_parts(tmp_path, ["run_id"])["run_id"].to_pylist() == ["a", "b", "c"]
+
+
+def test_latest_rows_prefers_ok_then_newest(tmp_path):
+    writer = storage.PartWriter(tmp_path, "w", flush_rows=100)
+    for row in (_row("a", "failed", 1.0), _row("a", "ok", 2.0), _row("a", "failed", 3.0),
+                _row("b", "failed", 1.0), _row("b", "failed", 5.0), _row("c", "ok", 1.0)):
+        writer.add(row)
+    writer.flush()
+    latest = storage.latest_rows(storage.read_parts(tmp_path))
+    got = dict(zip(latest["run_id"].to_pylist(),
+                   zip(latest["status"].to_pylist(), latest["finished_at"].to_pylist(),
+                       strict=True), strict=True))
+    assert got == {"a": ("ok", 2.0), "b": ("failed", 5.0), "c": ("ok", 1.0)}
+    assert storage.finished_ids(tmp_path, "parquet") == {"a", "c"}
+
+
+def test_a_stopped_shard_writes_the_rows_it_holds(tmp_path, monkeypatch):
+    # SIGTERM (scancel, a time limit) while a run hangs: the finished runs' rows are written.
+    hanging = threading.Event()
+
+    def hang_on_seed_2(seed):
+        if seed == 2:
+            hanging.set()
+            while True:  # short sleeps: a signal taken by another thread still gets through
+                time.sleep(0.05)
+
+    monkeypatch.setattr(storage, "_inject_faults", hang_on_seed_2)
+    jobs = [{"num": i, "run_id": f"seed={seed}", "overrides": [f"seed={seed}"],
+             "config": {"seed": seed, "days": 3, "people": {"n": 100}}}
+            for i, seed in enumerate((0, 1, 2, 3))]
+
+    def stop_when_hanging():
+        if hanging.wait(timeout=300):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=stop_when_hanging, daemon=True)
+    thread.start()
+    with pytest.raises(shards.StoppedError):
+        shards.run_jobs(jobs, tmp_path, "parquet", workers=1, tag="t", flush_rows=100,
+                        flush_seconds=1e9)
+    rows = storage.read_parts(tmp_path).to_pandas()
+    assert sorted(rows["run_id"]) == ["seed=0", "seed=1"]
+    assert (rows["status"] == "ok").all()
+    assert json.loads(rows["metrics"].iloc[0])["n_people"] == 100
