@@ -20,7 +20,7 @@ Conventions:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from statistics import NormalDist
 from typing import Any
 
@@ -583,6 +583,13 @@ def group_summary(
 ) -> pd.DataFrame:
     """Mean and bootstrap confidence interval of each metric in each group of runs.
 
+    The interval is :func:`bootstrap_ci`'s percentile bootstrap of the mean,
+    with the same resamples (a group of ``n`` finite values is resampled as
+    ``bootstrap_ci(values, rng=seed)`` resamples it), computed for all groups
+    of one size at once as a matrix product of resample counts and values, so
+    100,000 runs take seconds; results equal :func:`bootstrap_ci`'s up to
+    floating-point rounding.
+
     Args:
         summary: One row per run (columns ``by``, ``metrics`` and ``status``;
             only ``status == "ok"`` rows count).
@@ -597,21 +604,83 @@ def group_summary(
         used), ``mean``, ``std``, ``ci_low``, ``ci_high``.
     """
     ok = summary[summary["status"] == "ok"] if "status" in summary else summary
+    if by:
+        codes = ok.groupby(list(by), dropna=False, sort=True).ngroup().to_numpy()
+        order = np.argsort(codes, kind="stable")  # rows of each group, in table order
+        positions = np.split(order, np.searchsorted(codes[order], np.arange(1, codes.max() + 1))
+                             ) if len(codes) else []
+        keys = [tuple(ok[list(by)].iloc[pos[0]]) for pos in positions]
+    else:
+        keys, positions = [()], [np.arange(len(ok))]
+    columns = {m: pd.to_numeric(ok[m], errors="coerce").to_numpy(np.float64) for m in metrics}
+    items: list[tuple[int, int, np.ndarray]] = []  # (group, metric, finite values)
+    for gi, pos in enumerate(positions):
+        for mi, metric in enumerate(metrics):
+            values = columns[metric][pos]
+            items.append((gi, mi, values[np.isfinite(values)]))
+    ci = _bootstrap_means([values for _, _, values in items], n_boot, level, seed)
     rows = []
-    groups = ok.groupby(list(by), dropna=False, sort=True) if by else [((), ok)]
-    for key, part in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        for metric in metrics:
-            values = pd.to_numeric(part[metric], errors="coerce").to_numpy(np.float64)
-            values = values[np.isfinite(values)]
-            low, high = bootstrap_ci(values, n_boot=n_boot, level=level, rng=seed)
-            rows.append({**dict(zip(by, key, strict=True)), "metric": metric,
-                         "n_runs": int(values.size),
-                         "mean": float(values.mean()) if values.size else math.nan,
-                         "std": float(values.std(ddof=1)) if values.size > 1 else math.nan,
-                         "ci_low": low, "ci_high": high})
+    for (gi, mi, values), (low, high) in zip(items, ci, strict=True):
+        rows.append({**dict(zip(by, keys[gi], strict=True)), "metric": metrics[mi],
+                     "n_runs": int(values.size),
+                     "mean": float(values.mean()) if values.size else math.nan,
+                     "std": float(values.std(ddof=1)) if values.size > 1 else math.nan,
+                     "ci_low": low, "ci_high": high})
     return pd.DataFrame(rows, columns=[*by, "metric", "n_runs", "mean", "std", "ci_low",
                                        "ci_high"])
+
+
+def _resample_counts(n: int, n_boot: int, seed: int) -> Iterator[np.ndarray]:
+    """How often each of ``n`` values is drawn in each resample, in :func:`bootstrap_ci`'s blocks.
+
+    The draws are exactly :func:`bootstrap_ci`'s for ``rng=seed``; one block
+    (at most ~4 million counts) is made at a time.
+    """
+    gen = np.random.default_rng(seed or 0)
+    block = max(1, 4_000_000 // n)
+    for start in range(0, n_boot, block):
+        size = min(block, n_boot - start)
+        idx = gen.integers(0, n, size=(size, n))
+        flat = (idx + (np.arange(size) * n)[:, None]).ravel()
+        yield np.bincount(flat, minlength=size * n).reshape(size, n).astype(np.float64)
+
+
+def _bootstrap_means(samples: list[np.ndarray], n_boot: int, level: float,
+                     seed: int) -> list[tuple[float, float]]:
+    """:func:`bootstrap_ci` of the mean of each sample, samples of one size batched.
+
+    Memory stays bounded: small samples are batched a few thousand at a time
+    against the cached counts; for large ones the counts are streamed once,
+    block by block, against all samples of that size.
+    """
+    out: list[tuple[float, float]] = [(_NAN, _NAN)] * len(samples)
+    by_size: dict[int, list[int]] = {}
+    for i, x in enumerate(samples):
+        if x.size == 1:  # every resample is the value itself
+            out[i] = (float(x[0]), float(x[0]))
+        elif x.size:
+            by_size.setdefault(int(x.size), []).append(i)
+    alpha = (1.0 - level) / 2.0
+
+    def finish(part: list[int], boots: np.ndarray) -> None:
+        low, high = np.quantile(boots, [alpha, 1.0 - alpha], axis=1)
+        for i, lo, hi in zip(part, low, high, strict=True):
+            out[i] = (float(lo), float(hi))
+
+    for n, members in by_size.items():
+        if n * n_boot <= 4_000_000:
+            counts = list(_resample_counts(n, n_boot, seed))
+            chunk = max(1, 4_000_000 // n_boot)
+            for start in range(0, len(members), chunk):
+                part = members[start:start + chunk]
+                values = np.stack([samples[i] for i in part])
+                finish(part, np.concatenate([values @ c.T for c in counts], axis=1) / n)
+        else:
+            values = np.stack([samples[i] for i in members])
+            boots = np.concatenate([values @ c.T for c in _resample_counts(n, n_boot, seed)],
+                                   axis=1) / n
+            finish(members, boots)
+    return out
 
 
 def audience_bins(people: pd.DataFrame, edges: np.ndarray | None = None) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -192,3 +193,28 @@ def test_a_stopped_shard_writes_the_rows_it_holds(tmp_path, monkeypatch):
     assert sorted(rows["run_id"]) == ["seed=0", "seed=1"]
     assert (rows["status"] == "ok").all()
     assert json.loads(rows["metrics"].iloc[0])["n_people"] == 100
+
+
+@pytest.mark.parametrize("n", [1, 2, 20, 2500])
+def test_group_summary_is_bootstrap_ci_per_group(n):
+    # The batched group table gives bootstrap_ci's interval for every group (same
+    # resamples; sums in another order, so equal to rounding). 2500 x 2000 resamples
+    # takes the streamed path.
+    from sim import measures
+
+    rng = np.random.default_rng(n)
+    frame = pd.DataFrame({"a": rng.random(3 * n), "b": rng.random(3 * n),
+                          "p": np.repeat([1, 2, 3], n), "status": "ok"})
+    frame.loc[0, "b"] = np.nan
+    groups = measures.group_summary(frame, ["p"], ["a", "b"])
+    assert len(groups) == 6
+    for row in groups.itertuples():
+        values = frame[frame["p"] == row.p][row.metric].dropna().to_numpy()
+        assert row.n_runs == values.size
+        low, high = measures.bootstrap_ci(values, rng=0)
+        if values.size:
+            assert row.ci_low == pytest.approx(low, rel=1e-12, abs=1e-15)
+            assert row.ci_high == pytest.approx(high, rel=1e-12, abs=1e-15)
+            assert row.mean == values.mean()
+        else:
+            assert np.isnan(row.ci_low) and np.isnan(row.mean)
