@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 ASSETS := $(VENV)/share/solara/cdn/.installed
 APP_PORT ?= 8765
 
-.PHONY: help venv demo sweep test test-fast lint bench app clean
+.PHONY: help venv demo sweep test test-fast lint bench bench-storage app clean
 
 help:
 	@echo "make demo   - run the default small-vs-large experiment (summary + figures in outputs/)"
@@ -51,6 +51,11 @@ test: $(STAMP) $(ASSETS)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[test,bench]"
 	$(PY) -m experiments.bench $(BENCH_ARGS)
+
+# Big sweeps: 10,000 small runs in storage=parquet against a folder per run, and the
+# aggregation of 100,000 rows (writes the "Big sweeps" section of BENCHMARKS.md).
+bench-storage: $(STAMP)
+	$(PY) -m experiments.bench.storage $(BENCH_ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -m "not slow"

@@ -73,22 +73,76 @@ def plan(config: Any, job_overrides: Sequence[Sequence[str]], initial_job_idx: i
     return sweep_dir, kind, ids, todo
 
 
-def compose(config: Any, todo: Sequence[tuple[int, str, list[str]]]) -> list[dict[str, Any]]:
-    """Each job of ``todo`` with its composed task config (a plain, unresolved mapping)."""
-    from omegaconf import OmegaConf
+def compose(config: Any, todo: Sequence[tuple[int, str, list[str]]]
+            ) -> tuple[dict[str, bytes], list[dict[str, Any]]]:
+    """Jobs of ``todo``, ready to run anywhere, and the base configs they start from.
+
+    As in :func:`experiments.common.sweep_configs`, the config groups a job
+    chooses (``network=...``) are composed once per combination, here; the
+    job's plain value overrides (``seed=3``) are applied to a copy of that base
+    where the job runs (:func:`job_config`), so a login node never composes
+    100,000 configs. Bases travel pickled (with their schema), by digest.
+
+    Returns:
+        ``(bases by digest, jobs)``; a job is ``{"num", "run_id", "overrides",
+        "base", "values"}``.
+    """
+    import hashlib
+    import pickle
+
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
 
     from experiments.common import sweep_configs
 
-    configs = sweep_configs(config, [list(o) for _, _, o in todo])
-    return [{"num": num, "run_id": rid, "overrides": list(overrides),
-             "config": OmegaConf.to_container(cfg, resolve=False)}
-            for (num, rid, overrides), cfg in zip(todo, configs, strict=True)]
+    loader = GlobalHydra.instance().config_loader()
+    parser = OverridesParser.create(config_loader=loader)
+    repository = getattr(loader, "repository", None)
+    digests: dict[tuple[str, ...], str] = {}
+    bases: dict[str, bytes] = {}
+    jobs = []
+    for num, rid, overrides in todo:
+        parsed = parser.parse_overrides(list(overrides))
+        structural = tuple(
+            str(o.input_line) for o in parsed
+            if repository is None or o.package is not None or o.is_delete()
+            or repository.group_exists(o.key_or_group))
+        if structural not in digests:
+            base = next(iter(sweep_configs(config, [list(structural)])))
+            payload = pickle.dumps(base, protocol=pickle.HIGHEST_PROTOCOL)
+            digests[structural] = hashlib.sha256(payload).hexdigest()[:16]
+            bases[digests[structural]] = payload
+        jobs.append({"num": num, "run_id": rid, "overrides": list(overrides),
+                     "base": digests[structural],
+                     "values": [str(o.input_line) for o in parsed
+                                if str(o.input_line) not in structural]})
+    return bases, jobs
+
+
+#: Unpickled base configs of this process, by digest.
+_BASES: dict[str, Any] = {}
+
+
+def job_config(job: dict[str, Any], base: bytes) -> Any:
+    """The composed config of ``job``: its base with its value overrides applied, as Hydra does."""
+    import copy
+    import pickle
+
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    if job["base"] not in _BASES:
+        _BASES[job["base"]] = pickle.loads(base)
+    cfg = copy.deepcopy(_BASES[job["base"]])
+    ConfigLoaderImpl._apply_overrides_to_config(
+        OverridesParser.create().parse_overrides(job["values"]), cfg)
+    return cfg
 
 
 # --- one job -------------------------------------------------------------------------------
 
 
-def execute(job: dict[str, Any], sweep_dir: str, kind: str, tables: bool
+def execute(job: dict[str, Any], base: bytes, sweep_dir: str, kind: str, tables: bool
             ) -> tuple[dict[str, Any], Any]:
     """Run one job (in a pool worker); return ``(row or status, audience bins or None)``.
 
@@ -97,15 +151,25 @@ def execute(job: dict[str, Any], sweep_dir: str, kind: str, tables: bool
     with its overrides and config, tables, ``metrics.json``), and
     ``{"run_id", "status"}`` comes back.
     """
+    try:
+        cfg = job_config(job, base)
+    except Exception as exc:  # noqa: BLE001  (Preflight checked every job; recorded if not)
+        cfg, error = None, exc
     if kind == "parquet":
-        return storage.run_row(job["run_id"], job["overrides"], job["config"], sweep_dir, tables)
+        if cfg is None:
+            return storage.failed_row(job["run_id"], job["overrides"], {}, error, 0.0), None
+        return storage.run_row(job["run_id"], job["overrides"], cfg, sweep_dir, tables)
     from omegaconf import OmegaConf
 
     from experiments.common import sweep_job
     from sim.io import write_text
 
     folder = Path(sweep_dir) / job["run_id"]
-    cfg = OmegaConf.create(job["config"])
+    if cfg is None:
+        row = storage.failed_row(job["run_id"], job["overrides"], {}, error, 0.0)
+        write_text(json.dumps({"status": "failed", "error": row["error"], "config": {}}),
+                   folder / "metrics.json")
+        return {"run_id": job["run_id"], "status": "failed"}, None
     write_text(OmegaConf.to_yaml(job["overrides"]), folder / ".hydra" / "overrides.yaml")
     write_text(OmegaConf.to_yaml(cfg), folder / ".hydra" / "config.yaml")
     storage._inject_faults(cfg.get("seed"))
@@ -128,13 +192,16 @@ def _raise_stopped(signum: int, frame: Any) -> None:
     raise StoppedError(f"signal {signum}")
 
 
-def run_jobs(jobs: Sequence[dict[str, Any]], sweep_dir: Path, kind: str, *,
+def run_jobs(jobs: Sequence[dict[str, Any]], bases: dict[str, bytes], sweep_dir: Path,
+             kind: str, *,
              tables: bool = False, workers: int = 1, tag: str | None = None,
              flush_rows: int = storage.FLUSH_ROWS,
              flush_seconds: float = storage.FLUSH_SECONDS,
              progress: bool = False, say: Callable[[str], None] | None = None,
              after_first: Callable[[], None] | None = None) -> dict[str, int]:
-    """Run ``jobs`` over ``workers`` processes; return counts by status.
+    """Run ``jobs`` (from :func:`compose`, with their ``bases``) over ``workers`` processes.
+
+    Returns the counts of runs by status.
 
     Rows (parquet) go to a :class:`experiments.storage.PartWriter` of this
     process; it writes what it holds when the jobs end or the process is
@@ -174,11 +241,11 @@ def run_jobs(jobs: Sequence[dict[str, Any]], sweep_dir: Path, kind: str, *,
     try:
         if workers <= 1 or len(jobs) <= 1:
             for job in jobs:
-                record(execute(job, str(sweep_dir), kind, tables))
+                record(execute(job, bases[job["base"]], str(sweep_dir), kind, tables))
         else:
             executor = pool.executor(workers)
-            pending = {executor.submit(execute, job, str(sweep_dir), kind, tables)
-                       for job in jobs}
+            pending = {executor.submit(execute, job, bases[job["base"]], str(sweep_dir), kind,
+                                       tables) for job in jobs}
             first = True
             while pending:
                 # Wake up every second: a SIGTERM that lands on one of the pool's
@@ -221,7 +288,8 @@ def launch_local(config: Any, job_overrides: Sequence[Sequence[str]], initial_jo
     storage.write_manifest(sweep_dir, ids)
     (sweep_dir / storage.RUNS_PARTS).mkdir(parents=True, exist_ok=True)
     if todo:
-        run_jobs(compose(config, todo), sweep_dir, kind, tables=storage.keeps_tables(config),
+        bases, jobs = compose(config, todo)
+        run_jobs(jobs, bases, sweep_dir, kind, tables=storage.keeps_tables(config),
                  workers=workers, progress=progress, after_first=import_in_background)
     return []
 
@@ -261,8 +329,27 @@ def submission(sub_dir: Path) -> dict[str, Any]:
 
 
 def shard_file(sub_dir: Path, task: int) -> Path:
-    """The job list of array task ``task``."""
-    return sub_dir / "shards" / f"shard-{task:04d}.json"
+    """The jobs of array task ``task`` (pickled ``{"bases", "jobs"}``, see :func:`compose`)."""
+    return sub_dir / "shards" / f"shard-{task:04d}.pkl"
+
+
+def write_shard(path: Path, bases: dict[str, bytes], jobs: list[dict[str, Any]]) -> None:
+    """Write one shard's jobs and the bases they use."""
+    import pickle
+
+    from sim.io import write_bytes
+
+    used = {job["base"] for job in jobs}
+    write_bytes(pickle.dumps({"bases": {d: b for d, b in bases.items() if d in used},
+                              "jobs": jobs}, protocol=pickle.HIGHEST_PROTOCOL), path)
+
+
+def read_shard(path: Path) -> tuple[dict[str, bytes], list[dict[str, Any]]]:
+    """``(bases, jobs)`` of a shard file written by :func:`write_shard`."""
+    import pickle
+
+    data = pickle.loads(path.read_bytes())
+    return data["bases"], data["jobs"]
 
 
 def done_marker(sub_dir: Path, task: int) -> Path:
@@ -282,7 +369,7 @@ def run_shard(sub_dir: Path, task: int) -> int:
     def say(msg: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] shard {task}: {msg}", flush=True)
 
-    jobs = json.loads(shard_file(sub_dir, task).read_text())
+    bases, jobs = read_shard(shard_file(sub_dir, task))
     done = storage.finished_ids(sweep_dir, kind, [j["run_id"] for j in jobs])
     todo = [j for j in jobs if j["run_id"] not in done]
     workers = pool.worker_count(settings["workers"])
@@ -292,7 +379,8 @@ def run_shard(sub_dir: Path, task: int) -> int:
     job_id = os.environ.get("SLURM_ARRAY_JOB_ID", "local")
     t0 = time.perf_counter()
     try:
-        counts = run_jobs(todo, sweep_dir, kind, tables=settings["tables"], workers=workers,
+        counts = run_jobs(todo, bases, sweep_dir, kind, tables=settings["tables"],
+                          workers=workers,
                           tag=f"slurm-{job_id}-{task:04d}-{time.time_ns():x}",
                           flush_rows=settings["flush_rows"],
                           flush_seconds=settings["flush_seconds"], say=say)

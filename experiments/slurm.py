@@ -24,7 +24,6 @@ Each array task runs ``python -m experiments.shards SUBMISSION_DIR TASK`` with
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -207,13 +206,13 @@ def submit(config: Any, settings: Any, job_overrides: Sequence[Sequence[str]],
         print(f"{sweep_dir}: every run has finished; nothing to submit", file=sys.stderr)
         return []
     sizes = split(len(todo), settings.get("shard_size"), settings["max_tasks"])
-    jobs = shards.compose(config, todo)
+    bases, jobs = shards.compose(config, todo)
     sub_dir = _new_submission(sweep_dir)
     from sim.io import write_json, write_text
 
     start = 0
     for task, size in enumerate(sizes):
-        write_text(json.dumps(jobs[start:start + size]), shards.shard_file(sub_dir, task))
+        shards.write_shard(shards.shard_file(sub_dir, task), bases, jobs[start:start + size])
         start += size
     wait = bool(settings.get("wait", True))
     write_json({"sweep_dir": str(sweep_dir), "storage": kind,

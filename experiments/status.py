@@ -11,7 +11,6 @@ runs when they were started with ``storage=parquet`` or through SLURM).
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -66,7 +65,7 @@ def sweep_status(sweep_dir: str | Path) -> dict[str, Any]:
         submission["dir"] = subs[-1]
         for task, state in submission["states"].items():
             if state == "running":
-                jobs = json.loads(shards.shard_file(subs[-1], task).read_text())
+                _, jobs = shards.read_shard(shards.shard_file(subs[-1], task))
                 running.update(j["run_id"] for j in jobs)
         running -= done | failed
     missing = set(ids) - done - failed - running

@@ -310,11 +310,9 @@ def run_row(run: str, overrides: Sequence[str], cfg: Any, sweep_dir: str | os.Pa
         sweep_dir: The sweep folder (for ``tables``).
         tables: Also write the run's folder of tables (``SWEEP/<run id>/``).
     """
-    import logging
-
     from omegaconf import DictConfig, OmegaConf
 
-    from experiments.common import FAIL_SEEDS_ENV, _one_line, to_config
+    from experiments.common import FAIL_SEEDS_ENV, to_config
     from sim.io import json_dumps
 
     if not isinstance(cfg, DictConfig):
@@ -344,15 +342,27 @@ def run_row(run: str, overrides: Sequence[str], cfg: Any, sweep_dir: str | os.Pa
             bins = measures.audience_bins(result.people[["audience", "credit_valuable"]])
             bins.insert(0, "run_id", run)
     except Exception as exc:  # recorded, not raised: one bad run must not stop a sweep
-        error = f"{type(exc).__name__}: {_one_line(str(exc))}"
-        logging.getLogger(__name__).error("run failed: %s", error)
-        container = OmegaConf.to_container(cfg, resolve=False)
-        seed = container.get("seed") if isinstance(container, dict) else None
-        row.update(status="failed", error=error,
-                   seed=seed if isinstance(seed, int) else None,
-                   metrics="{}", config=json_dumps(container))
+        return failed_row(run, overrides, OmegaConf.to_container(cfg, resolve=False), exc,
+                          time.perf_counter() - t0), None
     row.update(seconds=time.perf_counter() - t0, finished_at=time.time())
     return row, bins
+
+
+def failed_row(run: str, overrides: Sequence[str], container: Any, exc: BaseException,
+               seconds: float) -> dict[str, Any]:
+    """The row of a failed run: its error as :func:`experiments.common.sweep_job` words it."""
+    import logging
+
+    from experiments.common import _one_line
+    from sim.io import json_dumps
+
+    error = f"{type(exc).__name__}: {_one_line(str(exc))}"
+    logging.getLogger(__name__).error("run failed: %s", error)
+    seed = container.get("seed") if isinstance(container, dict) else None
+    return {"run_id": run, "overrides": json.dumps(list(overrides)), "writer": writer_name(),
+            "status": "failed", "error": error, "seed": seed if isinstance(seed, int) else None,
+            "metrics": "{}", "config": json_dumps(container), "seconds": seconds,
+            "finished_at": time.time()}
 
 
 def quiet_mesa() -> None:
@@ -472,4 +482,4 @@ def ensure_tables(sweep_dir: str | os.PathLike, run_dirs: Iterable[str],
     quiet_mesa()
     for rid in sorted(configs):
         config = validate(from_dict(json.loads(configs[rid])))
-        sim_run(config).save(sweep_dir / rid)
+        sim_run(config).save(sweep_dir / rid, csv=False)  # what figures c and e read

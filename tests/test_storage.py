@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from omegaconf import OmegaConf
 
 from experiments import shards, storage
 from experiments.status import progress_bar, render, sweep_status
@@ -69,6 +71,12 @@ def test_summary_and_figures_are_identical_in_both_storages(both):
     pd.testing.assert_frame_equal(bins_a, bins_b)
     for name in SAME_FILES:
         assert (folders / name).read_bytes() == (parquet / name).read_bytes(), name
+    # Each run's config, composed without Hydra's per-job machinery, is Hydra's to the byte.
+    rows = pq.read_table(parquet / storage.RUNS_PARTS).to_pandas()
+    for row in rows[rows["status"] == "ok"].itertuples():
+        payload = json.loads((folders / row.run_id / "metrics.json").read_text())
+        assert json.loads(row.config) == payload["config"]
+        assert json.dumps(json.loads(row.config)) == json.dumps(payload["config"])
 
 
 def test_parquet_storage_writes_rows_not_run_folders(both):
@@ -176,9 +184,9 @@ def test_a_stopped_shard_writes_the_rows_it_holds(tmp_path, monkeypatch):
                 time.sleep(0.05)
 
     monkeypatch.setattr(storage, "_inject_faults", hang_on_seed_2)
-    jobs = [{"num": i, "run_id": f"seed={seed}", "overrides": [f"seed={seed}"],
-             "config": {"seed": seed, "days": 3, "people": {"n": 100}}}
-            for i, seed in enumerate((0, 1, 2, 3))]
+    base = pickle.dumps(OmegaConf.create({"seed": 0, "days": 3, "people": {"n": 100}}))
+    jobs = [{"num": i, "run_id": f"seed={seed}", "overrides": [f"seed={seed}"], "base": "b",
+             "values": [f"seed={seed}"]} for i, seed in enumerate((0, 1, 2, 3))]
 
     def stop_when_hanging():
         if hanging.wait(timeout=300):
@@ -187,7 +195,7 @@ def test_a_stopped_shard_writes_the_rows_it_holds(tmp_path, monkeypatch):
     thread = threading.Thread(target=stop_when_hanging, daemon=True)
     thread.start()
     with pytest.raises(shards.StoppedError):
-        shards.run_jobs(jobs, tmp_path, "parquet", workers=1, tag="t", flush_rows=100,
+        shards.run_jobs(jobs, {"b": base}, tmp_path, "parquet", workers=1, tag="t", flush_rows=100,
                         flush_seconds=1e9)
     rows = storage.read_parts(tmp_path).to_pandas()
     assert sorted(rows["run_id"]) == ["seed=0", "seed=1"]
