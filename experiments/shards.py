@@ -20,6 +20,7 @@ them side by side.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -129,14 +130,19 @@ def job_config(job: dict[str, Any], base: bytes) -> Any:
     import pickle
 
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
-    from hydra.core.override_parser.overrides_parser import OverridesParser
 
     if job["base"] not in _BASES:
         _BASES[job["base"]] = pickle.loads(base)
     cfg = copy.deepcopy(_BASES[job["base"]])
-    ConfigLoaderImpl._apply_overrides_to_config(
-        OverridesParser.create().parse_overrides(job["values"]), cfg)
+    ConfigLoaderImpl._apply_overrides_to_config(_parser().parse_overrides(job["values"]), cfg)
     return cfg
+
+
+@functools.cache
+def _parser() -> Any:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create()
 
 
 # --- one job -------------------------------------------------------------------------------

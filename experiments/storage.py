@@ -106,9 +106,10 @@ def naming(config: Any) -> tuple[list[str], str, str]:
 def run_id(overrides: Sequence[str], how: tuple[list[str], str, str]) -> str:
     """The id of the run with ``overrides``: the folder name Hydra gives it."""
     from hydra._internal.config_loader_impl import get_overrides_dirname
-    from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    parsed = [o for o in OverridesParser.create().parse_overrides(list(overrides))
+    from experiments.aggregate import _override_parser
+
+    parsed = [o for o in _override_parser().parse_overrides(list(overrides))
               if not o.is_hydra_override()]
     return get_overrides_dirname(parsed, *how)
 
