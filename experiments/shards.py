@@ -26,6 +26,7 @@ import os
 import signal
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
 from pathlib import Path
@@ -249,19 +250,8 @@ def run_jobs(jobs: Sequence[dict[str, Any]], bases: dict[str, bytes], sweep_dir:
             for job in jobs:
                 record(execute(job, bases[job["base"]], str(sweep_dir), kind, tables))
         else:
-            executor = pool.executor(workers)
-            pending = {executor.submit(execute, job, bases[job["base"]], str(sweep_dir), kind,
-                                       tables) for job in jobs}
-            first = True
-            while pending:
-                # Wake up every second: a SIGTERM that lands on one of the pool's
-                # threads is handled by this (main) thread only when it runs.
-                finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    if first and after_first is not None:
-                        after_first()
-                    first = False
-                    record(future.result())
+            _run_in_pool(jobs, bases, str(sweep_dir), kind, tables, workers, record,
+                         after_first, say)
     except BaseException:
         pool.stop()
         raise
@@ -273,6 +263,81 @@ def run_jobs(jobs: Sequence[dict[str, Any]], bases: dict[str, bytes], sweep_dir:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return counts
+
+
+#: What a run whose worker process died is recorded with (after a second try alone).
+WORKER_DIED = ("WorkerDied: the worker process running it died twice (killed by the system, "
+               "e.g. out of memory: ask for more memory per shard, or fewer workers)")
+
+
+def _run_in_pool(jobs: Sequence[dict[str, Any]], bases: dict[str, bytes], sweep_dir: str,
+                 kind: str, tables: bool, workers: int, record: Callable[[Any], None],
+                 after_first: Callable[[], None] | None,
+                 say: Callable[[str], None] | None) -> None:
+    """Run ``jobs`` in the pool, at most two per worker in flight at a time.
+
+    A worker process that dies (out of memory, a crash in compiled code) breaks
+    the pool and fails the jobs in flight. Those few are then run again one at
+    a time, each in a fresh one-worker pool: a run that kills its worker again
+    is recorded as failed (:data:`WORKER_DIED`) and the others go on in a fresh
+    pool, so one such run never stops its shard.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
+    from experiments import pool
+
+    queue = deque(jobs)
+    first = True
+    while queue:
+        executor = pool.executor(workers)
+        inflight: dict[Any, dict[str, Any]] = {}
+        suspects: list[dict[str, Any]] = []
+        while inflight or (queue and not suspects):
+            while queue and not suspects and len(inflight) < 2 * workers:
+                job = queue.popleft()
+                inflight[executor.submit(execute, job, bases[job["base"]], sweep_dir, kind,
+                                         tables)] = job
+            # Wake up every second: a SIGTERM that lands on one of the pool's
+            # threads is handled by this (main) thread only when it runs.
+            finished, _ = wait(inflight, timeout=1.0, return_when=FIRST_COMPLETED)
+            for future in finished:
+                job = inflight.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    suspects.append(job)
+                    continue
+                if first and after_first is not None:
+                    after_first()
+                first = False
+                record(result)
+        if not suspects:
+            continue
+        pool.stop()
+        if say is not None:
+            say(f"a worker process died; running its {len(suspects)} unfinished run(s) again, "
+                "one at a time")
+        for job in suspects:
+            try:
+                record(pool.executor(1).submit(execute, job, bases[job["base"]], sweep_dir,
+                                               kind, tables).result())
+            except BrokenProcessPool:
+                pool.stop()
+                record(_died(job, sweep_dir, kind))
+        pool.stop()
+
+
+def _died(job: dict[str, Any], sweep_dir: str, kind: str) -> tuple[dict[str, Any], None]:
+    """The failed result of a run whose worker died twice."""
+    from sim.io import write_text
+
+    row = storage.failed_row(job["run_id"], job["overrides"], {}, RuntimeError(), 0.0)
+    row["error"] = WORKER_DIED
+    if kind == "folders":
+        write_text(json.dumps({"status": "failed", "error": WORKER_DIED, "config": {}}),
+                   Path(sweep_dir) / job["run_id"] / "metrics.json")
+        return {"run_id": job["run_id"], "status": "failed"}, None
+    return row, None
 
 
 def _counts_text(counts: dict[str, int]) -> str:

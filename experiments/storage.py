@@ -381,9 +381,19 @@ def quiet_mesa() -> None:
 HANG_SEEDS_ENV = "INFLUENCER_SIM_HANG_SEEDS"
 
 
+#: Fault injection for tests: seeds whose runs kill their own (pool worker) process.
+CRASH_SEEDS_ENV = "INFLUENCER_SIM_CRASH_SEEDS"
+
+
 def _inject_faults(seed: int) -> None:
-    hanging = os.environ.get(HANG_SEEDS_ENV, "")
-    if str(seed) in {s.strip() for s in hanging.split(",") if s.strip()}:
+    def listed(name: str) -> bool:
+        return str(seed) in {s.strip() for s in os.environ.get(name, "").split(",") if s.strip()}
+
+    if listed(CRASH_SEEDS_ENV):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+    if listed(HANG_SEEDS_ENV):
         while True:
             time.sleep(3600)
 

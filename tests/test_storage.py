@@ -226,3 +226,22 @@ def test_group_summary_is_bootstrap_ci_per_group(n):
             assert row.mean == values.mean()
         else:
             assert np.isnan(row.ci_low) and np.isnan(row.mean)
+
+
+def test_a_run_that_kills_its_worker_is_recorded_and_the_shard_goes_on(tmp_path, monkeypatch):
+    # Seed 2's worker dies (SIGKILL, as the out-of-memory killer does), again when run alone:
+    # it is recorded as failed and every other run finishes.
+    monkeypatch.setenv(storage.CRASH_SEEDS_ENV, "2")
+    base = pickle.dumps(OmegaConf.create({"seed": 0, "days": 3, "people": {"n": 100}}))
+    jobs = [{"num": seed, "run_id": f"seed={seed}", "overrides": [f"seed={seed}"], "base": "b",
+             "values": [f"seed={seed}"]} for seed in range(7)]
+    said = []
+    counts = shards.run_jobs(jobs, {"b": base}, tmp_path, "parquet", workers=2, tag="t",
+                             say=said.append)
+    assert counts == {"ok": 6, "failed": 1}
+    rows = storage.read_parts(tmp_path).to_pandas().set_index("run_id")
+    assert sorted(rows.index) == [f"seed={s}" for s in range(7)]
+    assert rows.loc["seed=2", "status"] == "failed"
+    assert rows.loc["seed=2", "error"] == shards.WORKER_DIED
+    assert (rows.drop(index="seed=2")["status"] == "ok").all()
+    assert any("a worker process died" in line for line in said)
