@@ -265,9 +265,13 @@ def run_jobs(jobs: Sequence[dict[str, Any]], bases: dict[str, bytes], sweep_dir:
     return counts
 
 
+class WorkerDiedError(RuntimeError):
+    """A run's worker process died, also when the run was tried again alone."""
+
+
 #: What a run whose worker process died is recorded with (after a second try alone).
-WORKER_DIED = ("WorkerDied: the worker process running it died twice (killed by the system, "
-               "e.g. out of memory: ask for more memory per shard, or fewer workers)")
+WORKER_DIED = ("WorkerDiedError: the worker process running it died twice (killed by the "
+               "system, e.g. out of memory: ask for more memory per shard, or fewer workers)")
 
 
 def _run_in_pool(jobs: Sequence[dict[str, Any]], bases: dict[str, bytes], sweep_dir: str,
@@ -331,8 +335,8 @@ def _died(job: dict[str, Any], sweep_dir: str, kind: str) -> tuple[dict[str, Any
     """The failed result of a run whose worker died twice."""
     from sim.io import write_text
 
-    row = storage.failed_row(job["run_id"], job["overrides"], {}, RuntimeError(), 0.0)
-    row["error"] = WORKER_DIED
+    row = storage.failed_row(job["run_id"], job["overrides"], {},
+                             WorkerDiedError(WORKER_DIED.split(": ", 1)[1]), 0.0)
     if kind == "folders":
         write_text(json.dumps({"status": "failed", "error": WORKER_DIED, "config": {}}),
                    Path(sweep_dir) / job["run_id"] / "metrics.json")
@@ -511,4 +515,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run from the imported module, not from ``__main__``: the pool's workers must find
+    # the job functions as ``experiments.shards.*``.
+    from experiments.shards import main as _main
+
+    sys.exit(_main())

@@ -197,3 +197,34 @@ def test_sharded_sweep_survives_a_killed_shard_and_matches_the_local_pool(cluste
     local_rows = pq.read_table(local / storage.RUNS_PARTS).to_pandas().set_index("run_id")
     for row in ok.itertuples():  # every run's config, exactly as the local pool had it
         assert row.config == local_rows.loc[row.run_id, "config"]
+
+
+@pytest.mark.slow
+def test_folder_storage_on_slurm_waits_and_aggregates_like_the_local_pool(cluster, tmp_path):
+    # wait=true (the default): the command blocks until the array ends, then aggregates.
+    args = ["seed=range(4)", "people.n=300", "days=20", "people.budget_mean=2,8"]
+    env = {**os.environ}
+    for name in ("HYDRA_FULL_ERROR", storage.HANG_SEEDS_ENV, "INFLUENCER_SIM_FAIL_SEEDS"):
+        env.pop(name, None)
+
+    def sweep(folder, *more):
+        return subprocess.run([sys.executable, "-m", "experiments.run", "-m",
+                               f"hydra.sweep.dir={folder}", *args, *more], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=600)
+
+    on_slurm = sweep(tmp_path / "slurm", "hydra/launcher=slurm", "hydra.launcher.max_tasks=3",
+                     "hydra.launcher.poll_seconds=1")
+    assert on_slurm.returncode == 0, on_slurm.stderr
+    assert "submitted 8 runs in 3 shard(s) of up to 3" in on_slurm.stdout
+    assert "8 runs (8 ok)" in on_slurm.stdout
+    local = sweep(tmp_path / "local", "hydra.launcher.n_jobs=2")
+    assert local.returncode == 0, local.stderr
+    a = comparable(pd.read_parquet(tmp_path / "slurm" / "summary.parquet"), tmp_path / "slurm")
+    b = comparable(pd.read_parquet(tmp_path / "local" / "summary.parquet"), tmp_path / "local")
+    assert a.to_csv(index=False) == b.to_csv(index=False)
+    for name in ("groups.csv", "figures/share.csv", "figures/lorenz.csv"):
+        assert (tmp_path / "slurm" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+    for run in (tmp_path / "slurm").glob("*/.hydra/overrides.yaml"):
+        mine = run.parent.parent / "people.parquet"
+        theirs = tmp_path / "local" / run.parent.parent.name / "people.parquet"
+        assert pq.read_table(mine).equals(pq.read_table(theirs))
