@@ -364,8 +364,13 @@ def launch_local(config: Any, job_overrides: Sequence[Sequence[str]], initial_jo
     (sweep_dir / storage.RUNS_PARTS).mkdir(parents=True, exist_ok=True)
     if todo:
         bases, jobs = compose(config, todo)
-        run_jobs(jobs, bases, sweep_dir, kind, tables=storage.keeps_tables(config),
-                 workers=workers, progress=progress, after_first=import_in_background)
+        try:
+            run_jobs(jobs, bases, sweep_dir, kind, tables=storage.keeps_tables(config),
+                     workers=workers, progress=progress, after_first=import_in_background)
+        except StoppedError:
+            print("stopped (SIGTERM): finished runs are kept; the same command with "
+                  "resume=true runs only what is missing", file=sys.stderr, flush=True)
+            raise SystemExit(143) from None
     return []
 
 
