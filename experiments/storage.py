@@ -421,7 +421,9 @@ def collect(sweep_dir: str | os.PathLike, quiet: bool = False
         return [], [], set()
     data = {name: table[name].to_pylist()
             for name in ("run_id", "status", "error", "seed", "overrides", "metrics")}
-    order = sorted(range(table.num_rows), key=lambda i: sweep_dir / data["run_id"][i])
+    # The order of the run folders' paths (a path sorts by its parts), as folders are read.
+    order = sorted(range(table.num_rows), key=lambda i: tuple(data["run_id"][i].split("/")))
+    prefix = str(sweep_dir) + os.sep
     rows: list[dict[str, Any]] = []
     keys: set[str] = set()
     params_cache: dict[str, dict[str, Any]] = {}
@@ -436,7 +438,7 @@ def collect(sweep_dir: str | os.PathLike, quiet: bool = False
         row["status"] = data["status"][i]
         row["error"] = data["error"][i] or ""
         row.setdefault("seed", data["seed"][i])
-        row["run_dir"] = str(sweep_dir / data["run_id"][i])
+        row["run_dir"] = prefix + data["run_id"][i]
         rows.append(row)
     bins = []
     bins_table = read_parts(sweep_dir, which=BINS_PARTS, warn=not quiet)
@@ -446,13 +448,11 @@ def collect(sweep_dir: str | os.PathLike, quiet: bool = False
                                                 value_set=_string_array(ok_ids)))
         frame = bins_table.to_pandas()
         frame = frame.drop_duplicates(subset=["run_id", "bin_low"], keep="first")
-        frame.insert(0, "run_dir", [str(sweep_dir / r) for r in frame["run_id"]])
-        frame = frame.drop(columns="run_id")
         position = {rid: n for n, rid in enumerate(ok_ids)}
-        frame["_order"] = frame["run_dir"].map(
-            lambda d: position[str(Path(d).relative_to(sweep_dir))])
+        frame["_order"] = frame["run_id"].map(position)
         frame = frame.sort_values("_order", kind="stable").drop(columns="_order")
-        bins = [frame.reset_index(drop=True)]
+        frame.insert(0, "run_dir", [prefix + r for r in frame["run_id"]])
+        bins = [frame.drop(columns="run_id").reset_index(drop=True)]
     return rows, bins, keys
 
 

@@ -171,7 +171,8 @@ def run(runs: int, rows: int, work: Path, folder_runs: int | None = None) -> dic
     results: dict[str, Any] = {"machine": machine_info(), "runs": runs, "rows": rows,
                                "small_run": SMALL, "started": time.strftime("%Y-%m-%d %H:%M UTC",
                                                                             time.gmtime())}
-    _say(f"storage benchmark: {runs:,} runs per storage, {rows:,} rows; load average "
+    _say(f"storage benchmark: {runs:,} runs in parquet, {folder_runs:,} in folders, "
+         f"{rows:,} rows; load average "
          f"{results['machine']['load_average'][0]:.2f}")
     results["parquet"] = bench_sweep(runs, "parquet", work / "parquet")
     results["folders"] = bench_sweep(folder_runs, "folders", work / "folders")
