@@ -182,6 +182,7 @@ def run(runs: int, rows: int, work: Path, folder_runs: int | None = None) -> dic
     results["big"] = replicate(work / "parquet", big, rows)
     results["aggregate_big"] = bench_aggregate(big)
     results["load_end"] = list(load_average())
+    results["aggregate_measured"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     return results
 
 
@@ -211,18 +212,20 @@ def render(r: dict[str, Any]) -> str:
     ]
     for x in (p, f):
         lines.append(f"| {x['storage']}, {x['runs']:,} runs | {x['seconds']:.0f} s | "
-                     f"{x['runs_per_min']:.0f} | {x['files']:,} | {x['disk_mb']:.0f} MB | "
+                     f"{x['runs_per_min']:,.0f} | {x['files']:,} | {x['disk_mb']:.0f} MB | "
                      f"{x['main_peak_mb']:.0f} MB | {load(x)} |")
     if f["runs"] != p["runs"]:
         k = p["runs"] / f["runs"]
         lines.append(f"| folders, {p['runs']:,} runs (scaled from {f['runs']:,}: files and disk "
-                     f"grow with the runs) | about {f['seconds'] * k:.0f} s | "
+                     f"grow with the runs) | about {f['seconds'] * k:,.0f} s | "
                      f"{f['runs_per_min']:.0f} | about {f['files'] * k:,.0f} | "
                      f"about {f['disk_mb'] * k:,.0f} MB | | |")
     lines += [
         "",
         "Aggregation alone (`summarize_sweep` + `make_figures`, fresh process; peak = its "
-        "resident memory):",
+        "resident memory"
+        + (f"; measured {r['aggregate_measured']}" if r.get("aggregate_measured") else "")
+        + "):",
         "",
         "| sweep | rows | summary + groups | figures | peak memory | load |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -235,7 +238,12 @@ def render(r: dict[str, Any]) -> str:
     lines += [
         "",
         f"The {ab['rows']:,} rows are the Parquet sweep's rows replicated with new seeds (the "
-        "same 2 groups, more seeds each), written in parts of 200 rows as a shard writes them.",
+        "same 2 groups, more seeds each), written in parts of 200 rows as a shard writes them. "
+        "Reading the parts and building the summary rows takes a few seconds of this; most of "
+        "the rest is the group table's percentile bootstrap (2,000 resamples of every group "
+        "and metric, the resamples of `sim.measures.bootstrap_ci`), which for two groups of "
+        "50,000 seeds is its worst case: its cost grows with runs x metrics x resamples, "
+        "plus fresh resamples for every distinct group size.",
         END,
     ]
     return "\n".join(lines)
