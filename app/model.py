@@ -192,7 +192,7 @@ class AppModel(ReferralModel):
         self.audience_small = float(self.world.audience[~self.is_large].sum())
         self.audience_large = float(self.world.audience[self.is_large].sum())
         self._layout: np.ndarray | None = None
-        self.painter = None  # sim.netplot.NetworkPainter of the network view (app.charts)
+        self.painter = None  # sim.viz.network.NetworkPainter of the network view (app.charts)
         self.painter_day: int | None = None  # day its background was rendered
         self.last_step_seconds = 0.0
 
@@ -237,7 +237,7 @@ class AppModel(ReferralModel):
         """Seeded positions of everybody, computed once per model (community layout)."""
         with self.lock:
             if self._layout is None:
-                from sim.netplot import community_layout
+                from sim.viz.network import community_layout
 
                 self._layout = community_layout(self.n_people, self.graph.u, self.graph.v,
                                                 self.world.community, seed=self.config.seed)

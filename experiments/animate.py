@@ -269,8 +269,8 @@ def _people(k: int) -> str:
 
 
 def story_scenes(story: Story, n_ties: int):
-    """The frames of the story as ``(scene, seconds)`` pairs (see :class:`sim.netplot.Scene`)."""
-    from sim.netplot import Scene
+    """The frames of the story as ``(scene, seconds)`` pairs (:class:`experiments.scenes.Scene`)."""
+    from experiments.scenes import Scene
 
     aud = story.audience
     n = aud.shape[0]
@@ -420,7 +420,8 @@ def render(story: Story, layout: np.ndarray, edges: tuple[np.ndarray, np.ndarray
     """Draw each scene once and write the GIF (and the MP4), each atomically."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from sim.netplot import NetworkPainter, draw_scene
+    from experiments.scenes import draw_scene
+    from sim.viz.network import NetworkPainter
 
     painter = NetworkPainter(layout, story.is_large, figsize=(12.8, 7.2), dpi=100,
                              rect=(0.01, 0.02, 0.62, 0.83), largest=360.0, smallest=8.0,
@@ -505,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     story = trace_need(config, found)
 
     from sim.model import ReferralModel
-    from sim.netplot import community_layout, landscape
+    from sim.viz.network import community_layout, landscape
 
     model = ReferralModel(config)
     graph = model.graph

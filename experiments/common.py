@@ -133,7 +133,7 @@ def write_figures(result: Result, folder: str | os.PathLike) -> list[Path]:
     """
     if result.config.mode != "referral":
         return []
-    from sim import plots  # matplotlib only when a figure is drawn
+    from sim.viz import plots  # matplotlib only when a figure is drawn
 
     fig = plots.small_vs_large_figure(result.metrics, result.deciles)
     return plots.save_figure(fig, Path(folder) / FIGURE_STEM, formats=("png", "svg"))

@@ -32,13 +32,13 @@ import pandas as pd
 
 from experiments.aggregate import parameter_columns, summarize_sweep, sweep_dir_argument
 from sim import measures
-from sim import sweep_plots as sp
 from sim.config import from_dict, validate
 from sim.io import write_csv
 from sim.network import generate
-from sim.plots import save_figure
 from sim.rng import stream
 from sim.ties import initial_strengths
+from sim.viz import sweep_plots as sp
+from sim.viz.plots import save_figure
 
 
 def _save(fig, data: pd.DataFrame, out: Path, name: str) -> list[Path]:

@@ -10,7 +10,8 @@ An agent-based referral simulator. Quick start::
 Modules: ``config`` (typed parameters), ``network`` (generators and loaders),
 ``engine`` (array state and the daily step), ``kernels`` (compiled propagation),
 ``model`` (Mesa model and agents), ``measures`` (pure metrics of the tables),
-``plots`` (figures), ``run`` (run and collect tables).
+``run`` (run and collect tables). None of them draws: figures live in the
+package ``sim.viz``, which imports the core and is never imported by it.
 """
 
 import importlib

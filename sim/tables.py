@@ -2,7 +2,7 @@
 
 Every table is a :class:`pandas.DataFrame`, one row per observation. The
 simulator fills them (``sim.engine``); measures (``sim.measures``) and plots
-(``sim.plots``) are pure functions of them. Person ids are row numbers ``0..n-1``
+(``sim.viz``) are pure functions of them. Person ids are row numbers ``0..n-1``
 of the ``people`` table; ``-1`` means "nobody".
 
 ``closures`` (one row per closed need)

@@ -111,7 +111,7 @@ def test_step_and_pictures_are_fast_enough_at_2000_people():
 
 
 def test_layout_is_seeded_and_keeps_communities_apart():
-    from sim.netplot import community_layout
+    from sim.viz.network import community_layout
 
     model = AppModel(people=1500, seed="9")
     g = model.graph

@@ -12,7 +12,8 @@ import pytest
 from matplotlib.text import Text
 
 from sim import measures
-from sim.plots import (
+from sim.tables import DECILE_COLUMNS
+from sim.viz.plots import (
     COLORS,
     NO_VALUABLE,
     OKABE_ITO,
@@ -22,7 +23,6 @@ from sim.plots import (
     save_figure,
     small_vs_large_figure,
 )
-from sim.tables import DECILE_COLUMNS
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

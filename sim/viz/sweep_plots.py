@@ -3,7 +3,7 @@
 Each ``*_data`` function computes exactly the numbers a figure draws (a tidy
 table, saved next to the figure as CSV so a speaker can quote them), and the
 matching ``*_figure`` function draws that table and nothing else. Style,
-colours and saving come from :mod:`sim.plots`.
+colours and saving come from :mod:`sim.viz.plots`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from sim import measures
-from sim.plots import COLORS, OKABE_ITO, apply_style, plain_log_ticks
+from sim.viz.plots import COLORS, OKABE_ITO, apply_style, plain_log_ticks
 
 SHARE = "small_share_valuable_brokered"
 POPULATION = "small_population_share"

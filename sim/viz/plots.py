@@ -1,6 +1,7 @@
 """Talk-ready figures of a run: functions of its tables and headline numbers.
 
-This is the only module of :mod:`sim` that imports matplotlib. Figures are
+Part of :mod:`sim.viz`, the only package of :mod:`sim` that imports matplotlib
+(the model's core never does). Figures are
 built on :class:`matplotlib.figure.Figure` directly (no pyplot global state), so
 they work in scripts, sweeps, notebooks and worker processes alike; if no
 backend has been chosen yet, the non-interactive ``Agg`` backend is selected.
