@@ -26,6 +26,7 @@ from sim.viz.network import (
     dot,
     draw_path,
     draw_people,
+    place_labels,
     tie_segments,
 )
 from sim.viz.plots import BASE_FONT_PT, COLORS, apply_style
@@ -92,48 +93,6 @@ def _segments(ax: Axes, pos: np.ndarray, pairs: Sequence[tuple[int, int]], color
     ax.add_collection(lines, autolim=False)
 
 
-def _place_labels(pos: np.ndarray, labels: Mapping[int, str], xlim: tuple[float, float],
-                  ylim: tuple[float, float]) -> dict[int, np.ndarray]:
-    """Label anchor offsets (data units): away from the labelled group, each other and the edges.
-
-    Each label tries eight directions, starting with "away from the centre of
-    the labelled people", and takes the first whose box stays inside the axes
-    and whose anchor keeps a distance from the anchors already placed (a greedy
-    placement, enough for the few labels of a story). Text width is estimated
-    from the number of characters.
-    """
-    placed: dict[int, np.ndarray] = {}
-    if not labels:
-        return placed
-    people = list(labels)
-    width_x = xlim[1] - xlim[0]
-    span = max(width_x, ylim[1] - ylim[0]) or 1.0
-    centre = pos[people].mean(axis=0)
-    radius = 0.085 * span
-    for person in people:
-        d = pos[person] - centre
-        base = float(np.arctan2(d[1], d[0])) if np.hypot(*d) > 1e-9 else np.pi / 2
-        text_w = 0.0125 * width_x * len(labels[person])
-        best, best_score = None, -np.inf
-        for turn in (0, 1, -1, 2, -2, 3, -3, 4):
-            angle = base + turn * np.pi / 4
-            offset = radius * np.array([np.cos(angle), np.sin(angle)])
-            x, y = pos[person] + offset
-            lo, hi = (x, x + text_w) if offset[0] >= 0 else (x - text_w, x)
-            inside = (lo >= xlim[0] and hi <= xlim[1]
-                      and ylim[0] + 0.03 * span <= y <= ylim[1] - 0.03 * span)
-            gap = min((float(np.hypot(*(pos[person] + offset - (pos[q] + o))))
-                       for q, o in placed.items()), default=np.inf)
-            if inside and gap > 1.6 * radius:
-                best = offset
-                break
-            score = (1.0 if inside else 0.0) * 10 * span + min(gap, 10 * span)
-            if score > best_score:
-                best, best_score = offset, score
-        placed[person] = best
-    return placed
-
-
 def draw_scene(painter: NetworkPainter, scene: Scene, fig: Figure | None = None) -> Figure:
     """Draw one story frame on the painter's (muted) background.
 
@@ -174,7 +133,7 @@ def draw_scene(painter: NetworkPainter, scene: Scene, fig: Figure | None = None)
 
         dots(scene.seen, ROLE_COLORS["seen"], 18, 8)
         dots(scene.carriers, ROLE_COLORS["carrier"], 24, 9)
-        offsets = _place_labels(pos, {p: t for p, (_, t) in scene.labels.items()},
+        offsets = place_labels(pos, {p: t for p, (_, t) in scene.labels.items()},
                                 ax.get_xlim(), ax.get_ylim())
         for person, (role, text) in scene.labels.items():
             color = ROLE_COLORS.get(role, "black")
