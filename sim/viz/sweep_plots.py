@@ -6,8 +6,9 @@ matching ``*_figure`` function draws that table and nothing else. Style,
 colours and saving come from :mod:`sim.viz.plots`.
 
 Titles state a finding only where the 95% bootstrap intervals support it
-(:func:`sim.measures.excludes`: the interval lies wholly on one side of the
-value of "no difference"); otherwise they name what is drawn and leave the
+(:func:`sim.measures.excludes`: the interval, from at least
+:data:`CLAIM_MIN_RUNS` runs, lies wholly on one side of the value of "no
+difference"); otherwise they name what is drawn and leave the
 reading to the speaker. The ``*_title`` functions compute those titles from
 the same tables, so tests can check each claim against the numbers. Figures
 that show one setting of a sweep (per capita, Lorenz, story) say which
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from sim import measures
 from sim.viz.network import place_labels
@@ -36,6 +38,8 @@ SERIES = [OKABE_ITO[c] for c in ("blue", "vermillion", "bluish_green", "reddish_
                                  "orange", "sky_blue", "black")]
 FEW_PEOPLE = 30
 """Audience bins with fewer people than this (over the runs pooled) are drawn hollow."""
+CLAIM_MIN_RUNS = 3
+"""Fewest runs behind an interval for a title to state a finding from it."""
 NOTE = {"fontsize": 14, "fontweight": "normal", "color": COLORS["muted"], "loc": "left"}
 
 
@@ -106,7 +110,7 @@ def setting_text(setting: Mapping[str, Any], n_runs: int | None = None) -> str:
     return text
 
 
-def wrap_title(text: str, width: int = 68) -> str:
+def wrap_title(text: str, width: int = 76) -> str:
     """Wrap each line of a title at ``width`` characters (titles are 18-19 pt bold)."""
     return "\n".join(textwrap.fill(line, width) for line in text.split("\n"))
 
@@ -118,6 +122,21 @@ def _pct(x: float) -> str:
 def _population(data: pd.DataFrame, column: str) -> float:
     values = pd.to_numeric(data[column], errors="coerce").to_numpy(np.float64)
     return float(np.nanmean(values)) if np.isfinite(values).any() else math.nan
+
+
+def claimable(data: pd.DataFrame, prefix: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """``(low, high)`` of each row's interval, nan where fewer than :data:`CLAIM_MIN_RUNS` runs.
+
+    Args:
+        data: Rows with columns ``{prefix}ci_low``, ``{prefix}ci_high`` and
+            ``{prefix}n_runs``.
+        prefix: Column prefix, e.g. ``"small_share_valuable_brokered_"``.
+    """
+    low = pd.to_numeric(data[f"{prefix}ci_low"], errors="coerce").to_numpy(np.float64)
+    high = pd.to_numeric(data[f"{prefix}ci_high"], errors="coerce").to_numpy(np.float64)
+    runs = pd.to_numeric(data[f"{prefix}n_runs"], errors="coerce").to_numpy(np.float64)
+    few = ~(runs >= CLAIM_MIN_RUNS)
+    return np.where(few, np.nan, low), np.where(few, np.nan, high)
 
 
 def _against_population(low: np.ndarray, high: np.ndarray, pop: float) -> int:
@@ -163,8 +182,7 @@ def share_title(data: pd.DataFrame, x: str, hue: str | None = None) -> str:
       overlap: "... their share rises (falls) from A% to B% as x goes from a to b".
     * Otherwise a neutral title naming what is drawn.
     """
-    low = data[f"{SHARE}_ci_low"].to_numpy(np.float64)
-    high = data[f"{SHARE}_ci_high"].to_numpy(np.float64)
+    low, high = claimable(data, f"{SHARE}_")
     pop = _population(data, f"{POPULATION}_mean")
     parts = []
     side = _against_population(low, high, pop) if math.isfinite(pop) else 0
@@ -173,8 +191,7 @@ def share_title(data: pd.DataFrame, x: str, hue: str | None = None) -> str:
                      f"referrals than their share of people ({_pct(pop)}) in every setting")
     if hue is None and _is_numeric(data[x]) and len(data) >= 2:
         first, last = data.iloc[0], data.iloc[-1]
-        lo_first, hi_first = first[f"{SHARE}_ci_low"], first[f"{SHARE}_ci_high"]
-        lo_last, hi_last = last[f"{SHARE}_ci_low"], last[f"{SHARE}_ci_high"]
+        lo_first, hi_first, lo_last, hi_last = low[0], high[0], low[-1], high[-1]
         if lo_last > hi_first or hi_last < lo_first:
             word = "rises" if lo_last > hi_first else "falls"
             trend = (f"their share {word} from {_pct(first[f'{SHARE}_mean'])} to "
@@ -293,7 +310,8 @@ def per_capita_claims(runs: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
     Returns:
         One row per ratio: ``metric``, ``n_runs`` (finite values), ``mean``,
         ``ci_low``, ``ci_high``, ``ci_method`` and ``side`` (+1 / -1: the
-        interval lies above / below 1; 0: it does not exclude 1).
+        interval lies above / below 1; 0: it does not exclude 1, or it comes
+        from fewer than :data:`CLAIM_MIN_RUNS` runs).
     """
     rows = []
     for metric in RATIOS:
@@ -304,14 +322,18 @@ def per_capita_claims(runs: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
         rows.append({"metric": metric, "n_runs": int(values.size),
                      "mean": float(values.mean()) if values.size else math.nan,
                      "ci_low": ci.low, "ci_high": ci.high, "ci_method": ci.method,
-                     "side": measures.excludes((ci.low, ci.high), 1.0)})
+                     "side": (measures.excludes((ci.low, ci.high), 1.0)
+                              if values.size >= CLAIM_MIN_RUNS else 0)})
     return pd.DataFrame(rows)
 
 
 def _ci(row: Mapping[str, Any]) -> str:
     if not (math.isfinite(row["ci_low"]) and math.isfinite(row["ci_high"])):
         return "no interval from fewer than 2 runs"
-    return f"95% CI {row['ci_low']:.2f}\u2013{row['ci_high']:.2f}"
+    text = f"95% CI {row['ci_low']:.2f}\u2013{row['ci_high']:.2f}"
+    if row["n_runs"] < CLAIM_MIN_RUNS:
+        text += f", only {row['n_runs']} runs"
+    return text
 
 
 def per_capita_title(claims: pd.DataFrame) -> str:
@@ -335,8 +357,8 @@ def per_capita_title(claims: pd.DataFrame) -> str:
             lines.append(f"per tie of audience, small ones broker {tie['mean']:.1f}\u00d7 as many "
                          "as large ones")
         elif tie["side"] < 0:
-            lines.append(f"per tie of audience, small ones broker fewer ({tie['mean']:.2f}\u00d7 "
-                         "as many as large)")
+            lines.append(f"per tie of audience, small ones broker only {tie['mean']:.2f}\u00d7 "
+                         "as many")
         else:
             lines.append("per tie of audience, no clear difference "
                          f"(ratio {tie['mean']:.2f}, {_ci(tie)})")
@@ -496,7 +518,9 @@ def heatmap_title(data: pd.DataFrame, x: str, y: str, metric: str = SHARE) -> st
     name = (measures.METRIC[metric].label if metric in measures.METRIC
             else metric.replace("_", " "))
     neutral = f"{name[0].upper()}{name[1:]}, by {_label(x)} and {_label(y)}"
-    finite = data[np.isfinite(data["mean"].to_numpy(np.float64))]
+    low, high = claimable(data)
+    finite = data.assign(ci_low=low, ci_high=high)
+    finite = finite[np.isfinite(finite["mean"].to_numpy(np.float64))]
     if finite.empty:
         return neutral
     parts = []
@@ -543,7 +567,8 @@ def heatmap_figure(data: pd.DataFrame, x: str, y: str, metric: str = SHARE) -> F
         bar = fig.colorbar(im, ax=ax)
         bar.set_label("% of valuable referrals by small people" if metric == SHARE
                       else metric.replace("_", " "))
-        fig.suptitle(wrap_title(heatmap_title(data, x, y, metric)), x=0.01, ha="left", fontsize=18)
+        fig.suptitle(wrap_title(heatmap_title(data, x, y, metric), 70), x=0.01, ha="left",
+                     fontsize=18)
         ax.set_title("mean over seeds in each cell; findings need non-overlapping 95% "
                      "bootstrap intervals", **NOTE)
     return fig
@@ -589,6 +614,51 @@ def story_roles(closure: pd.Series | Mapping[str, Any]) -> dict[int, str]:
         roles[path[-2]] = "broker"
     roles[path[-1]] = "provider"
     return roles
+
+
+def _declutter(fig: Figure, labels: list, radius: float, pad_px: float = 9.0) -> None:
+    """Move labels (annotations) until their boxes overlap neither each other nor the page edge.
+
+    :func:`sim.viz.network.place_labels` guesses text widths from character
+    counts; here each label's rendered box is checked, and a label that
+    collides tries 8 directions at 1, 1.6, 2.3 and 3 times ``radius`` (data
+    units) around its person, keeping the first free spot (else the least bad).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # settles the layout: display positions are final from here on
+    renderer = canvas.get_renderer()
+    page = fig.bbox
+
+    def box(label: Any) -> Any:  # the text and its frame, without the leader line
+        label.update_positions(renderer)
+        return Text.get_window_extent(label, renderer).padded(pad_px)
+
+    def badness(b: Any, placed: list) -> float:
+        outside = (max(0.0, page.x0 - b.x0) + max(0.0, b.x1 - page.x1)
+                   + max(0.0, page.y0 - b.y0) + max(0.0, b.y1 - page.y1))
+        return outside + sum(1000.0 for other in placed if b.overlaps(other))
+
+    placed: list = []
+    for label in labels:
+        anchor = np.asarray(label.xy, np.float64)
+        start = np.asarray(label.xyann, np.float64) - anchor
+        spots = [start] + [scale * radius * np.array([math.cos(a), math.sin(a)])
+                           for scale in (1.0, 1.6, 2.3, 3.0)
+                           for a in np.arange(8) * math.pi / 4 + math.atan2(start[1], start[0])]
+        best, best_bad = start, math.inf
+        for offset in spots:
+            label.xyann = tuple(anchor + offset)
+            label.set_horizontalalignment("left" if offset[0] >= 0 else "right")
+            bad = badness(box(label), placed)
+            if bad < best_bad:
+                best, best_bad = offset, bad
+            if bad == 0:
+                break
+        label.xyann = tuple(anchor + best)
+        label.set_horizontalalignment("left" if best[0] >= 0 else "right")
+        placed.append(box(label))
 
 
 def story_figure(people: np.ndarray, edges: pd.DataFrame, audience: np.ndarray,
@@ -638,19 +708,22 @@ def story_figure(people: np.ndarray, edges: pd.DataFrame, audience: np.ndarray,
         index = {int(p): i for i, p in enumerate(people)}
         texts = {p: f"{role} (audience {audience[p]})" for p, role in roles.items()}
         offsets = place_labels(xy, {index[p]: t for p, t in texts.items()}, xlim, ylim)
+        labels = []
         for p, role in roles.items():
             x, y = pos[p]
             color = STORY_ROLE_COLORS[role]
             ax.scatter([x], [y], s=20 + 60 * math.sqrt(audience[p]), facecolors="none",
                        edgecolors=COLORS["text"], linewidths=2.5, zorder=4)
             offset = offsets[index[p]]
-            ax.annotate(texts[p], (x, y), xytext=(x + offset[0], y + offset[1]),
-                        textcoords="data", ha="left" if offset[0] >= 0 else "right",
-                        va="center", fontsize=14, fontweight="bold", color=COLORS["text"],
-                        zorder=6, annotation_clip=False,
-                        bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": color,
-                              "linewidth": 2.5},
-                        arrowprops={"arrowstyle": "-", "color": color, "linewidth": 2.0})
+            label = ax.annotate(
+                texts[p], (x, y), xytext=(x + offset[0], y + offset[1]), textcoords="data",
+                ha="left" if offset[0] >= 0 else "right", va="center", fontsize=14,
+                fontweight="bold", color=COLORS["text"], zorder=6, annotation_clip=False,
+                bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": color,
+                      "linewidth": 2.5},
+                arrowprops={"arrowstyle": "-", "color": color, "linewidth": 2.0})
+            label.set_in_layout(False)  # moving a label must not move the axes
+            labels.append(label)
         ax.set_xlim(xlim)
         ax.set_ylim(ylim)
         broker = path[-2] if closure["kind"] == "referral" else path[0]
@@ -661,6 +734,7 @@ def story_figure(people: np.ndarray, edges: pd.DataFrame, audience: np.ndarray,
         legend = ("node size: audience \u00b7 line width: tie strength \u00b7 green: the "
                   "need's path \u00b7 blue: small, vermillion: large")
         ax.set_title((setting + "\n" if setting else "") + legend, **NOTE)
+        _declutter(fig, labels, 0.09 * max(xlim[1] - xlim[0], ylim[1] - ylim[0]))
     return fig
 
 
@@ -750,9 +824,13 @@ def knockout_title(data: pd.DataFrame, k: int | None = None) -> str:
     * Otherwise the title names what is drawn.
     """
     neutral = "Valuable connections lost when a group of people is removed"
-    finite = data[np.isfinite(data["mean"].to_numpy(np.float64))]
+    low, high = claimable(data)
+    finite = data.assign(ci_low=low, ci_high=high)
+    finite = finite[np.isfinite(finite["mean"].to_numpy(np.float64))]
     if finite.empty:
         return neutral
+    if not np.isfinite(finite["ci_low"].to_numpy(np.float64)).all():
+        return neutral  # some group has too few runs for an interval
     sides = [measures.excludes((lo, hi), 0.0) for lo, hi in
              zip(finite["ci_low"], finite["ci_high"], strict=True)]
     if all(s == 0 for s in sides):
