@@ -55,8 +55,9 @@ bench: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -m "not slow"
 
+# Telemetry off: Solara would otherwise post to an analytics service at start.
 app: $(STAMP) $(ASSETS)
-	$(VENV)/bin/solara run app/app.py --host 127.0.0.1 --port $(APP_PORT) --production --no-open
+	SOLARA_TELEMETRY_MIXPANEL_ENABLE=False $(VENV)/bin/solara run app/app.py --host 127.0.0.1 --port $(APP_PORT) --production --no-open
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
