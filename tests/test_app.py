@@ -289,7 +289,7 @@ def _start(port: int, log_path: Path, via_make: bool = False,
         solara = Path(sys.executable).with_name("solara")
         command = [*([str(solara)] if solara.exists() else [sys.executable, "-m", "solara"]),
                    "run", "app/app.py", "--host", "127.0.0.1", "--port", str(port),
-                   "--production", "--no-open"]
+                   "--production", "--no-open", "--no-check-version"]
     log = open(log_path, "w")  # noqa: SIM115 (the child holds it; closed when it ends)
     try:
         return subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
@@ -417,3 +417,116 @@ def test_app_in_a_real_browser(server):
         finally:
             browser.close()
     (ARTIFACTS / "app-timings.json").write_text(json.dumps(timings, indent=2) + "\n")
+
+
+# --- the server: nothing leaves the machine, Ctrl+C stops it, a closed tab stops playing ------
+
+AUDIT_HOOK = '''
+import json, os, sys
+_log = open(os.environ["APP_AUDIT_LOG"], "a", buffering=1)
+def _hook(event, args):
+    if event in ("socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg"):
+        _log.write(json.dumps({"event": event, "address": repr(args[-1])}) + "\\n")
+    elif event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr"):
+        _log.write(json.dumps({"event": event, "address": repr(args[0])}) + "\\n")
+sys.addaudithook(_hook)
+'''
+LOOPBACK = ("'127.", "('127.", "'localhost'", "('localhost'", "'::1'", "('::1'", "None")
+
+
+def _is_loopback(address: str) -> bool:
+    """An audited address (its repr) is loopback, a Unix socket or no host at all."""
+    return address.startswith(LOOPBACK) or (address.startswith("'/") and "'" in address[1:])
+
+
+def test_loopback_check_itself():
+    assert _is_loopback("('127.0.0.1', 8765)") and _is_loopback("'localhost'")
+    assert _is_loopback("('::1', 80, 0, 0)") and _is_loopback("'/tmp/x.sock'")
+    assert not _is_loopback("('203.0.113.80', 443)") and not _is_loopback("'pypi.org'")
+    assert not _is_loopback("'api.mixpanel.com'") and not _is_loopback("('10.0.0.1', 80)")
+
+
+def _day(page) -> int:
+    return int(page.locator(".ref-tile .v").first.inner_text())
+
+
+def _play_until(page, day: int, timeout_s: float = 120) -> None:
+    page.get_by_role("button", name="\u25b6").click()
+    deadline = time.monotonic() + timeout_s
+    while _day(page) < day:
+        assert time.monotonic() < deadline, f"playing did not reach day {day}"
+        page.wait_for_timeout(200)
+
+
+def _wait_for_text(path: Path, text: str, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if text in path.read_text(errors="replace"):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.slow
+def test_make_app_stays_on_loopback_stops_with_the_tab_and_on_ctrl_c(tmp_path):
+    """``make app`` under an audit hook of every socket call; play, close the tab, play, Ctrl+C."""
+    _browser_ready()
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    (tmp_path / "hook").mkdir()
+    (tmp_path / "hook" / "sitecustomize.py").write_text(AUDIT_HOOK)
+    audit = tmp_path / "audit.jsonl"
+    audit.touch()
+    log_path = ARTIFACTS / "app-make-server.log"
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = {"PYTHONPATH": str(tmp_path / "hook"), "APP_AUDIT_LOG": str(audit)}
+    env.pop("SOLARA_TELEMETRY_MIXPANEL_ENABLE", None)
+    proc = _start(port, log_path, via_make=True,
+                  env={**env, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": ""})
+    try:
+        _wait_until_it_answers(proc, url, log_path)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+            try:
+                # 1. Bad input in the seed box: a message in the page, never a traceback.
+                page = browser.new_page(viewport={"width": 1600, "height": 1000})
+                page.goto(url)
+                page.locator("img.network-view").wait_for(state="visible", timeout=120_000)
+                seed = page.get_by_label("Seed (press Reset to apply)")
+                for text, shown in (("\u00b2", "seed \u00b2."), ("9" * 5000, "seed 42.")):
+                    seed.fill(text)
+                    seed.press("Enter")
+                    page.get_by_role("button", name="Reset").click()
+                    expect(page.get_by_text("This world: 1,000 people")).to_be_visible(
+                        timeout=60_000)
+                    expect(page.locator(".ref-world")).to_contain_text(shown, timeout=60_000)
+                    assert "Traceback" not in page.locator("body").inner_text()
+                expect(page.locator(".ref-problems")).to_contain_text(
+                    "Seed: too long (more than 100 characters)")
+                page.screenshot(path=str(ARTIFACTS / "app-bad-seed.png"), full_page=True)
+                # 2. Play, then close the tab: the server stops playing.
+                _play_until(page, 3)
+                page.close()
+                assert _wait_for_text(log_path, "stopped playing", 30), (
+                    "the model went on playing after the tab was closed")
+                assert "the page was closed" in log_path.read_text()
+                # 3. Play in a new tab, then Ctrl+C (SIGINT to make and the server).
+                page = browser.new_page(viewport={"width": 1600, "height": 1000})
+                page.goto(url)
+                page.locator("img.network-view").wait_for(state="visible", timeout=120_000)
+                _play_until(page, 3)
+                os.killpg(proc.pid, signal.SIGINT)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    pytest.fail("Ctrl+C did not stop `make app` within 30 s while playing")
+            finally:
+                browser.close()
+    finally:
+        _stop(proc)
+    events = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert any(e["event"] == "socket.bind" for e in events), "the audit hook saw nothing"
+    outside = [e for e in events if not _is_loopback(e["address"])]
+    assert outside == [], f"the app server reached out: {outside}"
