@@ -302,10 +302,13 @@ def test_from_dict_rejects_wrong_types(data, key, allowed):
     assert allowed in info.value.message
 
 
-def test_from_dict_converts_exact_numbers():
-    config = from_dict({"days": 20.0, "network": {"mean_degree": 4}})
-    assert config.days == 20 and type(config.days) is int
+def test_from_dict_converts_whole_numbers_to_floats_but_not_floats_to_whole_numbers():
+    # Exactly as the command line: days=20.0 is refused there (OmegaConf), so here too.
+    config = from_dict({"network": {"mean_degree": 4}})
     assert config.network.mean_degree == 4.0 and type(config.network.mean_degree) is float
+    with pytest.raises(ConfigError) as info:
+        from_dict({"days": 20.0})
+    assert str(info.value) == "days: must be a whole number, got 20.0"
 
 
 def with_value(key: str, value) -> Config:
