@@ -777,12 +777,13 @@ def holme_kim_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> Raw
 
 @generator("watts_strogatz")
 def watts_strogatz_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
-    """Small world: a ring lattice of even degree ``k`` with each tie rewired with ``rewire_prob``.
+    """Small world: a ring lattice of even degree ``k``, each tie rewired with ``rewire_prob``.
 
-    ``k`` is the even number nearest ``mean_degree``. A rewired tie ``(i, i + j)`` keeps ``i`` and gets a new endpoint drawn
-    uniformly among people that are neither ``i`` nor already tied to ``i``
-    (rejection sampling in vectorised rounds). Communities are contiguous ring
-    blocks of about ``community_size`` people.
+    ``k`` is the even number nearest ``mean_degree``. A rewired tie ``(i, i + j)``
+    keeps ``i`` and gets a new endpoint drawn uniformly among people that are
+    neither ``i`` nor already tied to ``i`` (rejection sampling in vectorised
+    rounds). Communities are contiguous ring blocks of about ``community_size``
+    people.
 
     Source: Watts and Strogatz (1998).
 
