@@ -11,27 +11,38 @@ from omegaconf import DictConfig
 
 
 class Aggregate(Callback):
-    """At the end of a ``-m`` sweep: summary tables, group statistics and figures."""
+    """At the end of a ``-m`` sweep: summary tables, group statistics and figures.
+
+    A sweep whose runs all failed, or that had no runs at all, is a failed
+    command: after the summary it exits with status 1 (Hydra passes a
+    callback's ``SystemExit`` on).
+    """
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Aggregate the sweep folder and print a short human summary."""
         from experiments.aggregate import run_dirs, summarize_sweep
+        from experiments.errors import EXIT_FAILED, exit_with
         from experiments.figures import make_figures
         from experiments.pool import stop, sweep_workers
 
         sweep_dir = Path(str(config.hydra.sweep.dir))
-        if not sweep_dir.is_dir():
-            return
+        runs = run_dirs(sweep_dir) if sweep_dir.is_dir() else []
+        if not runs:
+            stop()
+            exit_with(f"sweep {sweep_dir}: no runs (the sweep has no points)", EXIT_FAILED)
         # The launcher's warm workers read the runs and draw the figures side by side.
-        workers = sweep_workers(config) if len(run_dirs(sweep_dir)) > 1 else 1
+        workers = sweep_workers(config) if len(runs) > 1 else 1
         try:
             summary = summarize_sweep(sweep_dir, workers=workers)
-            figures = make_figures(sweep_dir, workers=workers)
+            ok = bool((summary["status"] == "ok").any())
+            figures = make_figures(sweep_dir, workers=workers) if ok else []
         finally:
             stop()  # the workers are idle now: ending them at once saves ~0.5 s at exit
         print(sweep_summary(summary, sweep_dir, len([f for f in figures
                                                      if f.suffix == ".png"])))
         sys.stdout.flush()
+        if not ok:
+            exit_with(f"sweep {sweep_dir}: no run succeeded ({len(summary)} runs)", EXIT_FAILED)
 
 
 def sweep_summary(summary: Any, sweep_dir: Path, n_figures: int) -> str:

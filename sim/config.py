@@ -440,7 +440,7 @@ def _check_memory(config: Config, memory: int) -> None:
     if config.mode == "cascade":
         cascades = config.cascade.n_cascades * BYTES_PER_CASCADE
         if network + cascades > memory:
-            room = max(0, memory - network) // BYTES_PER_CASCADE
+            room = int(max(0, memory - network) // BYTES_PER_CASCADE)
             raise ConfigError("cascade.n_cascades", f"{config.cascade.n_cascades:,} cascades "
                               f"need about {_gb(cascades)} of memory (estimate) besides the "
                               f"network; this machine has {_gb(memory)}: at most about "

@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments import common
-from experiments.common import cli
+from experiments.cleanup import CreatedPaths
+from experiments.cli import cli
 from sim.config import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -209,43 +209,62 @@ def test_cli_passes_success_through(capsys, monkeypatch):
 # --- cleaning up after bad input, in process ---------------------------------------------------
 
 
-@pytest.fixture
-def fresh_state(monkeypatch):
-    monkeypatch.setattr(common, "_NEW_DIRS", set())
-    monkeypatch.setattr(common, "_OLD_DIRS", set())
-    monkeypatch.setattr(common, "_TOP_DIRS", [])
-
-
 def hydra_bookkeeping(folder: Path) -> None:
     """What Hydra writes into a run folder before the task runs."""
-    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra").mkdir(parents=True, exist_ok=True)
     for name in ("config.yaml", "hydra.yaml", "overrides.yaml"):
         (folder / ".hydra" / name).write_text("{}\n")
     (folder / "run.log").write_text("")
 
 
-def test_discard_removes_a_fresh_run_folder_and_its_new_date_folder(tmp_path, fresh_state):
+def expect_hydra(ledger: CreatedPaths, folder: Path) -> None:
+    """Record what Hydra is about to write, as Preflight does."""
+    ledger.expect_dir(folder)
+    ledger.expect_dir(folder / ".hydra")
+    for name in ("config.yaml", "hydra.yaml", "overrides.yaml"):
+        ledger.expect_file(folder / ".hydra" / name)
+    ledger.expect_file(folder / "run.log")
+
+
+def test_discard_removes_a_fresh_run_folder_and_its_new_date_folder(tmp_path):
     (tmp_path / "outputs" / "2026-01-01" / "09-00-00").mkdir(parents=True)  # an older run
     run_dir = tmp_path / "outputs" / "2026-01-02" / "10-00-00"
-    common._remember_new_dirs(run_dir)  # as Preflight does before Hydra creates it
+    ledger = CreatedPaths()
+    expect_hydra(ledger, run_dir)
     hydra_bookkeeping(run_dir)
-    assert common.discard_run_dir(run_dir)
+    removed = ledger.discard()
+    assert run_dir in removed and run_dir.parent in removed
     assert sorted(p.name for p in (tmp_path / "outputs").iterdir()) == ["2026-01-01"]
 
 
-def test_discard_keeps_results_and_the_users_folders(tmp_path, fresh_state):
-    done = tmp_path / "done"
-    hydra_bookkeeping(done)
-    (done / "metrics.json").write_text("{}")
-    assert not common.discard_run_dir(done)
-    assert (done / "metrics.json").exists() and (done / ".hydra").exists()
-
+def test_discard_never_touches_what_existed_or_what_it_did_not_create(tmp_path):
+    # The user's folder with their own logs and YAML, as in issue 9.
     mine = tmp_path / "mine"
-    mine.mkdir()
-    common._remember_new_dirs(mine)  # existed before the run: emptied, not removed
-    hydra_bookkeeping(mine)
-    common.discard_run_dir(mine)
-    assert mine.is_dir() and list(mine.iterdir()) == []
+    (mine / "2024").mkdir(parents=True)
+    users = {mine / "server.log": "up\n", mine / "2024" / "jan.log": "jan\n",
+             mine / "multirun.yaml": "a: 1\n", mine / "run.log": "my own run log\n"}
+    for path, text in users.items():
+        path.write_text(text)
+    ledger = CreatedPaths()
+    expect_hydra(ledger, mine)  # run.log existed: not recorded
+    hydra_bookkeeping(mine)  # Hydra writes .hydra/ and (over)writes run.log
+    (mine / "run.log").write_text("my own run log\n")
+    (mine / "other.txt").write_text("written by someone else meanwhile")
+    ledger.discard()
+    for path, text in users.items():
+        assert path.read_text() == text
+    assert (mine / "other.txt").exists()
+    assert not (mine / ".hydra").exists()  # exactly what was recorded is gone
+
+
+def test_discard_keeps_a_recorded_folder_that_is_not_empty(tmp_path):
+    run_dir = tmp_path / "new"
+    ledger = CreatedPaths()
+    expect_hydra(ledger, run_dir)
+    hydra_bookkeeping(run_dir)
+    (run_dir / "metrics.json").write_text("{}")
+    ledger.discard()
+    assert (run_dir / "metrics.json").exists() and not (run_dir / ".hydra").exists()
 
 
 def test_finished_run_folder_is_never_overwritten(tmp_path):

@@ -16,7 +16,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from experiments import schema
-from experiments.common import error_line, sweep_configs, to_config
+from experiments.convert import to_config
+from experiments.errors import error_line
+from experiments.preflight import sweep_configs
 from sim.config import (
     MODES,
     NETWORKS,
@@ -40,7 +42,8 @@ def compose_cfg(*overrides: str, hydra: bool = False) -> DictConfig:
 
 
 def composed(*overrides: str) -> Config:
-    return to_config(compose_cfg(*overrides))
+    """Compose, convert and check, as Preflight does for every job."""
+    return validate(to_config(compose_cfg(*overrides)))
 
 
 def compose_error(*overrides: str) -> str:
@@ -69,7 +72,7 @@ def test_primary_config_hydra_settings():
     assert hydra_cfg.job_logging.loggers.MESA.level == "WARNING"
     raw = OmegaConf.to_container(hydra_cfg.run, resolve=False)
     assert raw["dir"] == "outputs/${now:%Y-%m-%d}/${now:%H-%M-%S}"
-    assert hydra_cfg.callbacks.preflight._target_ == "experiments.common.Preflight"
+    assert hydra_cfg.callbacks.preflight._target_ == "experiments.preflight.Preflight"
     assert hydra_cfg.callbacks.aggregate._target_ == "experiments.callbacks.Aggregate"
     assert OmegaConf.to_container(hydra_cfg.sweep, resolve=False)["dir"] == "sweeps/${sweep_name}"
 
@@ -239,7 +242,7 @@ def test_sweep_configs_find_a_bad_point():
     jobs = sweep("needs.rate=0.01,1.5", "experiment=cascade")
     assert [to_config(jobs[0]).needs.rate, jobs[1].needs.rate] == [0.01, 1.5]
     with pytest.raises(ConfigError) as info:
-        to_config(jobs[1])
+        validate(to_config(jobs[1]))
     assert info.value.key == "needs.rate"
 
 

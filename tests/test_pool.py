@@ -87,10 +87,8 @@ class CountedLoads:
 
 
 def test_worker_unpickles_the_shared_state_once_per_sweep(monkeypatch):
-    import hydra_plugins.hydra_joblib_launcher._core as core
-
     seen = []
-    monkeypatch.setattr(core, "execute_job", lambda num, overrides, *state: (
+    monkeypatch.setattr(_worker, "execute_job", lambda num, overrides, *state: (
         seen.append((num, overrides, state)) or JobReturn(status=JobStatus.COMPLETED)))
     digest, payload = _worker.pack_state(CountedLoads(), {"k": 1}, square, {})
     CountedLoads.loads = 0
