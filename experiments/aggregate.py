@@ -98,14 +98,16 @@ def check_sweep_dir(path: str | Path) -> Path:
     if _is_run_dir(folder) and not _is_sweep_dir(folder):
         raise NotASweepError(f"{folder}: is the folder of a single run, not of a sweep; give the "
                         "sweep folder that holds it (nothing was written)")
-    runs = run_dirs(folder)
-    if not runs:
-        sweeps = sorted(p.name for p in folder.iterdir() if _is_sweep_dir(p))
-        if sweeps:
-            raise NotASweepError(f"{folder}: holds {len(sweeps)} sweeps ({', '.join(sweeps[:3])}"
-                            f"{', ...' if len(sweeps) > 3 else ''}); give one of them "
-                            "(nothing was written)")
-        raise NotASweepError(f"{folder}: holds no runs of a sweep (nothing was written)")
+    sweeps = sorted(p.name for p in folder.iterdir() if _is_sweep_dir(p))
+    if sweeps:
+        raise NotASweepError(f"{folder}: holds {len(sweeps)} sweep(s) "
+                             f"({', '.join(sweeps[:3])}{', ...' if len(sweeps) > 3 else ''}); "
+                             "give one of them (nothing was written)")
+    if not _is_sweep_dir(folder):
+        raise NotASweepError(f"{folder}: is not a sweep folder (no multirun.yaml or "
+                             f"{SWEEP_FILE}); nothing was written")
+    if not run_dirs(folder):
+        raise NotASweepError(f"{folder}: holds no runs yet (nothing was written)")
     return folder
 
 

@@ -78,7 +78,7 @@ def cli(app: Callable[[], Any]) -> None:
             _stop_pool()  # e.g. a refused sweep: no need to wait for warming workers
             created.discard()
             exit_bad_input(line)
-        line = os_error_line(exc)
+        line = os_error_line(exc, created.top)
         if line is not None:
             held.drop()
             _stop_pool()

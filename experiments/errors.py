@@ -144,13 +144,18 @@ OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM
                            errno.ELOOP})
 
 
-def os_error_line(exc: BaseException) -> str | None:
-    """``<file>: <what went wrong>`` for a file system error of the output, else None."""
+def os_error_line(exc: BaseException, where: object = None) -> str | None:
+    """``<file>: <what went wrong>`` for a file system error of the output, else None.
+
+    Args:
+        exc: The error (or one whose cause or context is a file system error).
+        where: What to name when the error names no file (e.g. the output folder).
+    """
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:  # the error itself or what caused it
         seen.add(id(exc))
         if isinstance(exc, OSError) and exc.errno in OUTPUT_ERRNOS:
-            where = exc.filename if exc.filename is not None else "output"
+            where = exc.filename if exc.filename is not None else (where or "output")
             what = exc.strerror or errno.errorcode.get(exc.errno or 0, "error")
             hint = {errno.ENOSPC: "; free some space and run again (finished runs are kept)",
                     errno.EDQUOT: "; free some space and run again (finished runs are kept)",

@@ -30,7 +30,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, Interpolation
 
 from experiments.cleanup import created
 from experiments.convert import check_overrides, to_config
-from experiments.errors import error_line, exit_bad_input
+from experiments.errors import EXIT_FAILED, error_line, exit_bad_input, exit_with, os_error_line
 from sim.config import ConfigError, validate
 
 #: Sweepers whose job list :func:`sweep_configs` can expand (the basic one and ours).
@@ -340,6 +340,9 @@ def _check(fn: Callable[[], Any]) -> None:
         exit_bad_input(f"{exc.key}: {exc.message}")
     except Exception as exc:
         line = error_line(exc)
-        if line is None:
-            raise  # a bug: Hydra shows it as a warning, and the job fails on it
-        exit_bad_input(line)
+        if line is not None:
+            exit_bad_input(line)
+        line = os_error_line(exc)
+        if line is not None:
+            exit_with(line, EXIT_FAILED)  # e.g. a sweep folder that cannot be written
+        raise  # a bug: Hydra shows it as a warning, and the job fails on it

@@ -260,7 +260,7 @@ class InfluencerLauncher(Launcher):
         folder.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(folder, older_than=0.0)
         write_json(failure_record(cfg, None, error), folder / "metrics.json")
-        print(f"error: {folder}: {error}", file=sys.stderr)
+        print(f"warning: {folder}: run recorded as failed: {error}", file=sys.stderr)
         return JobReturn(overrides=overrides, working_dir=str(folder), task_name="run",
                          status=JobStatus.COMPLETED,
                          _return_value={"status": "failed", "error": error})
