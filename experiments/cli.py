@@ -59,18 +59,14 @@ def cli(app: Callable[[], Any]) -> None:
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
         app()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated) as exc:
         _stop_pool()
         created.remove_temps()
         held.drop()
-        print(f"interrupted: {KEPT}", file=held.stream, flush=True)
-        raise SystemExit(EXIT_INTERRUPTED) from None
-    except Terminated:
-        _stop_pool()
-        created.remove_temps()
-        held.drop()
-        print(f"terminated (SIGTERM): {KEPT}", file=held.stream, flush=True)
-        raise SystemExit(EXIT_TERMINATED) from None
+        ctrl_c = isinstance(exc, KeyboardInterrupt)
+        print(f"{'interrupted' if ctrl_c else 'terminated (SIGTERM)'}: {KEPT}",
+              file=held.stream, flush=True)
+        raise SystemExit(EXIT_INTERRUPTED if ctrl_c else EXIT_TERMINATED) from None
     except Exception as exc:
         line = error_line(exc)
         if line is not None:
