@@ -103,11 +103,8 @@ def check_sweep_dir(path: str | Path) -> Path:
         raise NotASweepError(f"{folder}: holds {len(sweeps)} sweep(s) "
                              f"({', '.join(sweeps[:3])}{', ...' if len(sweeps) > 3 else ''}); "
                              "give one of them (nothing was written)")
-    if not _is_sweep_dir(folder):
-        raise NotASweepError(f"{folder}: is not a sweep folder (no multirun.yaml or "
-                             f"{SWEEP_FILE}); nothing was written")
     if not run_dirs(folder):
-        raise NotASweepError(f"{folder}: holds no runs yet (nothing was written)")
+        raise NotASweepError(f"{folder}: holds no runs of a sweep (nothing was written)")
     return folder
 
 

@@ -285,38 +285,44 @@ class Preflight(Callback):
     """
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """Check the config and the folder of a single run."""
+        """Check the folder and the config of a single run."""
+        _check(lambda: check_run_dir(config))
 
-        def check() -> None:
+        def check_config() -> None:
             check_overrides(OmegaConf.select(config, "hydra.overrides.task") or [])
             validate(to_config(config))
-            run_dir = check_run_dir(config)
-            _expect_hydra_files(config, run_dir)
-            created.top = run_dir.absolute()
 
-        _check(check)
+        _check(check_config)
+        run_dir = Path(str(OmegaConf.select(config, "hydra.run.dir")))
+        _expect_hydra_files(config, run_dir)
+        created.top = run_dir.absolute()
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """Check every job of a sweep and its folder (while the sweep's workers start)."""
+        """Check a sweep's folder and every job (while the sweep's workers start)."""
         from experiments import pool
 
         jobs = None
         try:
             jobs = sweep_jobs(config)
             workers = pool.sweep_workers(config) if jobs is not None and len(jobs) > 1 else 1
-        except Exception:  # noqa: BLE001  (check_all below reports it in one line)
+        except Exception:  # noqa: BLE001  (the checks below report it in one line)
             workers = 1
         # The workers import the model meanwhile (~2.5 s on a 2-core machine).
         pool.start(workers)
 
-        def check_all() -> None:
+        def check_folder() -> None:
             check_sweep_name(OmegaConf.select(config, "sweep_name"))
             pool.sweep_workers(config)  # a bad hydra.launcher.n_jobs, in one line
+            check_sweep_dir(config)
+
+        def check_jobs() -> None:
             for job in jobs or []:
                 check_overrides(job)
             for job_config in sweep_configs(config, jobs):
                 validate(to_config(job_config))
-            sweep_dir = check_sweep_dir(config)
+
+        def record() -> None:
+            sweep_dir = Path(str(OmegaConf.select(config, "hydra.sweep.dir")))
             created.top = sweep_dir.absolute()
             created.expect_dir(sweep_dir)
             created.expect_file(sweep_dir / "multirun.yaml")
@@ -324,7 +330,8 @@ class Preflight(Callback):
             write_definition(sweep_dir, config)
 
         try:
-            _check(check_all)
+            for step in (check_folder, check_jobs, record):
+                _check(step)
         except SystemExit:
             pool.stop()  # bad input: do not wait for the workers to finish importing
             created.discard()

@@ -355,9 +355,13 @@ def test_aggregate_and_figures_refuse_what_is_not_a_sweep(finished_sweep, tmp_pa
     one_run = sorted(p for p in folder.iterdir() if (p / "metrics.json").exists())[0]
     parent = tmp_path / "sweeps"
     shutil.copytree(folder, parent / "a")
+    users = tmp_path / "users"
+    (users / "notes").mkdir(parents=True)
+    (users / "notes" / "todo.txt").write_text("x")
     cases = {one_run: "is the folder of a single run, not of a sweep; give the sweep folder "
                       "that holds it (nothing was written)",
-             parent: "holds 1 sweep(s) (a); give one of them (nothing was written)"}
+             parent: "holds 1 sweep(s) (a); give one of them (nothing was written)",
+             users: "holds no runs of a sweep (nothing was written)"}
     for target, message in cases.items():
         before = sorted(p.name for p in target.iterdir())
         proc = subprocess.run([sys.executable, "-m", module, str(target)], cwd=REPO,
