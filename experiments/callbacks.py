@@ -28,7 +28,10 @@ class Aggregate(Callback):
         sweep_dir = Path(str(config.hydra.sweep.dir))
         runs = run_dirs(sweep_dir) if sweep_dir.is_dir() else []
         if not runs:
+            from experiments.cleanup import created
+
             stop()
+            created.discard()  # what this sweep made before it found it had no points
             exit_with(f"sweep {sweep_dir}: no runs (the sweep has no points)", EXIT_FAILED)
         # The launcher's warm workers read the runs and draw the figures side by side.
         workers = sweep_workers(config) if len(runs) > 1 else 1

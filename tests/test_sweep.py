@@ -279,6 +279,7 @@ def test_an_empty_sweep_exits_non_zero(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.splitlines()[-1] == (
         f"error: sweep {tmp_path}/sweep: no runs (the sweep has no points)")
+    assert not (tmp_path / "sweep").exists(), "nothing written"
 
 
 @pytest.mark.slow

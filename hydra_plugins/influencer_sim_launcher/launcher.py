@@ -150,7 +150,6 @@ class InfluencerLauncher(Launcher):
 
         setup_globals()
         assert self.config is not None and self.hydra_context is not None
-        created.forget()  # the sweep has started: its folder and files are its output now
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         jobs, done = self._pending(job_overrides, initial_job_idx)
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
@@ -159,6 +158,7 @@ class InfluencerLauncher(Launcher):
             print(f"resuming {sweep_dir}: {done} finished, {len(jobs)} to run", file=sys.stderr)
         if not jobs:
             return []
+        created.forget()  # runs start: the sweep's folder and files are its output now
         bar = None
         if self.progress and sys.stderr.isatty():
             from tqdm.auto import tqdm
