@@ -44,8 +44,8 @@ def one_line(text: str) -> str:
     return "; ".join(parts)
 
 
-def _schema_type(key: str, root: type = Config) -> Any:
-    """The annotated type of a dotted key of the schema, or None."""
+def schema_type(key: str, root: type = Config) -> Any:
+    """The annotated type of a dotted key of the schema (:class:`sim.config.Config`), or None."""
     tp: Any = root
     for part in key.split("."):
         if not (isinstance(tp, type) and dataclasses.is_dataclass(tp)):
@@ -91,9 +91,9 @@ def omegaconf_key_message(exc: OmegaConfBaseException) -> tuple[str, str]:
             return key, f"unknown key (allowed: {', '.join(names)})"
         return key, "unknown key"
     if isinstance(exc, ValidationError):
-        tp = _schema_type(key)
+        tp = schema_type(key)
         if tp is None and exc.object_type is not None and exc.key is not None:
-            tp = _schema_type(str(exc.key), exc.object_type)
+            tp = schema_type(str(exc.key), exc.object_type)
         got = re.search(r"^Value '(.*?)' (?:of type|is not)", first) or re.search(
             r"value: (.*)$", first
         )
@@ -102,11 +102,6 @@ def omegaconf_key_message(exc: OmegaConfBaseException) -> tuple[str, str]:
             text += f"; got {got.group(1)!r}"
         return key, text
     return key, first or type(exc).__name__
-
-
-def schema_type(key: str) -> Any:
-    """The annotated type of a dotted key of :class:`sim.config.Config`, or None."""
-    return _schema_type(key)
 
 
 def error_line(exc: BaseException) -> str | None:
