@@ -35,10 +35,23 @@ class Aggregate(Callback):
             exit_with(f"sweep {sweep_dir}: no runs (the sweep has no points)", EXIT_FAILED)
         # The launcher's warm workers read the runs and draw the figures side by side.
         workers = sweep_workers(config) if len(runs) > 1 else 1
+        figures: list[Path] = []
         try:
             summary = summarize_sweep(sweep_dir, workers=workers)
             ok = bool((summary["status"] == "ok").any())
-            figures = make_figures(sweep_dir, workers=workers) if ok else []
+            if ok:
+                figures = make_figures(sweep_dir, workers=workers)
+        except Exception as exc:
+            if "summary" not in locals():
+                raise
+            # A figure failed (a bug, so its traceback is shown): the runs' summary still
+            # shows, and the command fails (Hydra would only warn about a callback's error).
+            import traceback
+
+            print(sweep_summary(summary, sweep_dir, 0), flush=True)
+            traceback.print_exc()
+            exit_with(f"sweep {sweep_dir}: the tables are written but drawing the figures "
+                      f"failed ({type(exc).__name__}: {exc})", EXIT_FAILED)
         finally:
             stop()  # the workers are idle now: ending them at once saves ~0.5 s at exit
         print(sweep_summary(summary, sweep_dir, len([f for f in figures

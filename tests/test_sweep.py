@@ -225,10 +225,15 @@ def test_figures_drawn_by_two_workers_equal_one(finished_sweep, tmp_path):
 
 
 def test_a_swept_path_with_dots_keeps_run_folders_inside_the_sweep(tmp_path):
+    from sim.config import NetworkConfig
+    from sim.network import generate
+
+    graph = generate(NetworkConfig(), 300, np.random.default_rng(1))
     (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "tri.txt").write_text("0 1\n1 2\n2 0\n2 3\n")
-    paths = f"{tmp_path}/data/../data/tri.txt,{tmp_path}/data/tri.txt"
-    proc = sweep(tmp_path, "network=edgelist", f"network.path={paths}", "days=5")
+    (tmp_path / "data" / "net.txt").write_text(
+        "".join(f"{a} {b}\n" for a, b in zip(graph.u, graph.v, strict=True)))
+    paths = f"{tmp_path}/data/../data/net.txt,{tmp_path}/data/net.txt"
+    proc = sweep(tmp_path, "network=edgelist", f"network.path={paths}")
     assert proc.returncode == 0, proc.stderr
     folder = tmp_path / "sweep"
     runs = sorted(p.parent for p in tmp_path.rglob("metrics.json"))
@@ -370,3 +375,30 @@ def test_aggregate_and_figures_refuse_what_is_not_a_sweep(finished_sweep, tmp_pa
         assert proc.returncode == 2
         assert proc.stderr == f"error: {target}: {message}\n"
         assert sorted(p.name for p in target.iterdir()) == before
+
+
+def test_a_failing_figure_fails_the_sweep_after_its_summary(finished_sweep, tmp_path, capsys,
+                                                            monkeypatch):
+    from omegaconf import OmegaConf
+
+    from experiments import figures
+    from experiments.callbacks import Aggregate
+
+    folder, _ = finished_sweep
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+
+    def broken(*args, **kwargs):
+        raise KeyError("a figure bug")
+
+    monkeypatch.setattr(figures, "make_figures", broken)
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(copy)},
+                                         "launcher": {"_target_": "basic"}}})
+    with pytest.raises(SystemExit) as info:
+        Aggregate().on_multirun_end(config)
+    assert info.value.code == 1
+    out, err = capsys.readouterr()
+    assert f"sweep {copy}: 12 runs (4 failed, 8 ok)" in out
+    assert "Traceback" in err and "KeyError: 'a figure bug'" in err
+    assert err.splitlines()[-1] == (f"error: sweep {copy}: the tables are written but drawing "
+                                    "the figures failed (KeyError: 'a figure bug')")
