@@ -25,11 +25,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import math
 import shutil
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 from matplotlib.animation import FFMpegWriter, PillowWriter
@@ -451,10 +453,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     def positive(kind):
         def check(text: str):
             value = kind(text)
-            if value <= 0:
-                raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+            if not (math.isfinite(value) and value > 0):  # nan and inf are not > 0 either
+                raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
             return value
+        check.__name__ = kind.__name__  # argparse names it: "invalid float value"
         return check
+
+    def refuse(message: str) -> NoReturn:  # one line, status 2 (argparse adds the usage)
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
 
     parser = argparse.ArgumentParser(
         prog="python -m experiments.animate",
@@ -476,14 +483,37 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-days", type=positive(int), default=730,
                         help="days to search for a referral (default 730)")
     parser.add_argument("--force", action="store_true", help="overwrite existing files")
+    parser.error = refuse  # type: ignore[method-assign]
     args = parser.parse_args(argv)
     if args.seed < 0:
-        parser.error(f"--seed must be >= 0, got {args.seed}")
+        refuse(f"--seed must be >= 0, got {args.seed}")
     if args.people < 20:
-        parser.error(f"--people must be at least 20, got {args.people}")
+        refuse(f"--people must be at least 20, got {args.people}")
     if args.out.suffix.lower() != ".gif":
-        parser.error(f"--out must name a .gif file, got {args.out}")
+        refuse(f"--out must name a .gif file, got {args.out}")
+    problem = _unwritable(args.out)
+    if problem:
+        refuse(f"--out {args.out}: {problem}")
     return args
+
+
+def _unwritable(out: Path) -> str | None:
+    """Why ``out`` cannot be written (its nearest existing folder refuses a file), or None."""
+    import errno
+    import tempfile
+
+    folder = out.absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or errno.errorcode.get(exc.errno or 0, "error")
+        return f"cannot write into {folder} ({reason.lower()})"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

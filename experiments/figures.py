@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments.aggregate import parameter_columns, summarize_sweep, sweep_dir_argument
+from experiments.aggregate import parameter_columns, read_tables, sweep_dir_argument
 from sim.config import from_dict, validate
 from sim.io import write_csv
 from sim.network import generate
@@ -61,10 +61,7 @@ def figure_tasks(sweep_dir: str | Path) -> list[tuple[Callable[..., list[Path]],
     parallel.
     """
     sweep_dir = Path(sweep_dir)
-    if not (sweep_dir / "summary.parquet").exists():
-        summarize_sweep(sweep_dir)
-    summary = pd.read_parquet(sweep_dir / "summary.parquet")
-    groups = pd.read_parquet(sweep_dir / "groups.parquet")
+    summary, groups, bins = read_tables(sweep_dir)  # run_dir made absolute
     out = sweep_dir / "figures"
     tasks: list[tuple[Callable[..., list[Path]], tuple]] = []
     params = [p for p in parameter_columns(summary, sweep_dir)
@@ -87,9 +84,7 @@ def figure_tasks(sweep_dir: str | Path) -> list[tuple[Callable[..., list[Path]],
         print("note: heatmap needs two swept parameters; skipped", file=sys.stderr)
     # Figures of one setting: the middle swept value of each parameter, in numeric order.
     rep, setting = sp.representative_runs(summary, gparams)
-    bins_file = sweep_dir / "audience_bins.parquet"
-    if bins_file.exists() and len(rep):
-        bins = pd.read_parquet(bins_file)
+    if bins is not None and len(rep):
         bins = bins[bins["run_dir"].isin(rep["run_dir"])]
         tasks.append((draw_per_capita, (bins, rep, sp.setting_text(setting, len(rep)), out)))
     if len(rep):
@@ -245,7 +240,12 @@ def _edges_from_path(config) -> tuple[np.ndarray, np.ndarray]:
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m experiments.figures SWEEP_DIR``."""
     sweep_dir = sweep_dir_argument(argv, "Regenerate the figures of a sweep.")
-    for path in make_figures(sweep_dir):
+    try:
+        written = make_figures(sweep_dir)
+    except (OSError, ValueError, KeyError) as exc:  # a damaged folder: one line
+        print(f"error: {sweep_dir}: cannot draw the figures ({exc})", file=sys.stderr)
+        return 1
+    for path in written:
         if path.suffix == ".png":
             print(path)
     return 0

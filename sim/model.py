@@ -15,7 +15,7 @@ import time
 import mesa
 import numpy as np
 
-from sim.config import Config, validate
+from sim.config import Config, check_population, validate
 from sim.engine import World
 from sim.measures import classify_people
 from sim.network import RawGraph, generate
@@ -95,6 +95,7 @@ class ReferralModel(mesa.Model):
         if graph is None:
             graph = generate(config.network, config.people.n, stream(config.seed, "network"))
         self.graph = graph
+        check_population(config, graph.n)  # e.g. knockout.k, once an edge list gave n
         self.world = World(config, graph)
         self.build_seconds = time.perf_counter() - t0
         mc = config.measures
