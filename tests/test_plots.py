@@ -491,3 +491,23 @@ def test_run_figure_says_valuable_referrals():
     text = " ".join(t.get_text() for t in all_text(fig))
     assert "valuable referrals" in fig.get_suptitle()
     assert "valuable connections" not in text
+
+
+def test_title_when_large_people_brokered_nothing_names_no_ratio():
+    # Every run gave large people zero valuable referrals: the interval (0, 0) excludes 1
+    # from below, and there is no "small broker 1/0 x as many" to state.
+    claims = pd.DataFrame([{"metric": "per_capita_ratio_large_small", "n_runs": 3, "mean": 0.0,
+                            "ci_low": 0.0, "ci_high": 0.0, "ci_method": "BCa", "side": -1}])
+    assert sp.per_capita_title(claims) == (
+        "Per person, large audiences brokered no valuable referrals (95% CI 0.00\u20130.00)")
+
+
+def test_share_figure_draws_single_seed_groups_without_intervals(budget_sweep):
+    # One run per group has no interval: the CI columns are all NaN and must not vanish.
+    one = budget_sweep["summary"].drop_duplicates("people.budget_mean")
+    groups = measures.group_summary(one, ["people.budget_mean"],
+                                    ["small_share_valuable_brokered", "small_population_share"])
+    data = sp.share_data(groups, "people.budget_mean")
+    assert data["small_share_valuable_brokered_ci_low"].isna().all()
+    assert len(data) == one["people.budget_mean"].nunique()
+    sp.share_figure(data, "people.budget_mean")

@@ -156,10 +156,14 @@ def share_data(groups: pd.DataFrame, x: str, hue: str | None = None) -> pd.DataF
     """Rows of ``groups`` (from :func:`sim.measures.group_summary`) the share figure draws."""
     cols = [x] + ([hue] if hue else [])
     keep = groups[groups["metric"].isin([SHARE, POPULATION])]
-    table = keep.pivot_table(index=cols, columns="metric",
-                             values=["mean", "ci_low", "ci_high", "n_runs"], aggfunc="first")
+    stats = ["mean", "ci_low", "ci_high", "n_runs"]
+    table = keep.pivot_table(index=cols, columns="metric", values=stats, aggfunc="first",
+                             dropna=False)
     table.columns = [f"{metric}_{stat}" for stat, metric in table.columns]
-    out = table.reset_index()
+    # A statistic with no value in any group (no interval from single runs) is
+    # dropped by pivot_table; the figure still needs its column (all NaN).
+    wanted = [f"{metric}_{stat}" for metric in (SHARE, POPULATION) for stat in stats]
+    out = table.reindex(columns=wanted).reset_index()
     order = {c: {v: i for i, v in enumerate(ordered_values(out[c]))} for c in cols}
     keys = [out[c].map(order[c]) for c in cols]
     out = out.assign(**{f"_k{i}": k for i, k in enumerate(keys)})
@@ -345,9 +349,12 @@ def per_capita_title(claims: pd.DataFrame) -> str:
         if head["side"] > 0:
             lines.append(f"Per person, large audiences broker {head['mean']:.1f}\u00d7 as many "
                          "valuable referrals")
-        elif head["side"] < 0:
+        elif head["side"] < 0 and head["mean"] > 0:
             lines.append(f"Per person, small audiences broker {1 / head['mean']:.1f}\u00d7 as "
                          "many valuable referrals")
+        elif head["side"] < 0:
+            lines.append("Per person, large audiences brokered no valuable referrals "
+                         f"({_ci(head)})")
         else:
             lines.append("Per person, no clear difference between large and small "
                          f"(ratio {head['mean']:.2f}, {_ci(head)})")
