@@ -140,7 +140,8 @@ def insert_tie(ties, a, b, w, n_edges):
         edge arrays are, and the caller must make room first.
     """
     row_start, row_len, nbr, nbr_edge = ties.row_start, ties.row_len, ties.nbr, ties.nbr_edge
-    if row_len[a] >= ties.row_cap[a] or row_len[b] >= ties.row_cap[b] or n_edges >= ties.eu.shape[0]:
+    full = row_len[a] >= ties.row_cap[a] or row_len[b] >= ties.row_cap[b]
+    if full or n_edges >= ties.eu.shape[0]:
         return False
     e = n_edges
     ties.eu[e] = min(a, b)
@@ -265,7 +266,8 @@ def holder_messages(day, active, carriers, seeker, posted, trail_person, row_len
         day: Today (0-based).
         active: Open needs (``Holders.active``).
         carriers: Trail rows of yesterday's passers (``Holders.trail``).
-        seeker, posted: ``Needs.seeker`` and ``Needs.posted``.
+        seeker: ``Needs.seeker``.
+        posted: ``Needs.posted``.
         trail_person: ``Trails.person``.
         row_len: ``Ties.row_len`` (audiences).
         seeker_reposts: Whether seekers show their open needs every day.
@@ -561,8 +563,8 @@ def spread_day(day, holders, needs, trails, handled, people, ties, rules, rng_at
     open need. ``counters`` holds the fill levels (``C_*``) and is updated;
     tomorrow's holders are ``scratch.next_*[:counters[C_NEXT]]``.
     """
-    holders, needs, trails, handled = Holders(*holders), Needs(*needs), Trails(*trails), Handled(*handled)
-    people, ties, rules = People(*people), Ties(*ties), Rules(*rules)
+    holders, needs, trails = Holders(*holders), Needs(*needs), Trails(*trails)
+    handled, people, ties, rules = Handled(*handled), People(*people), Ties(*ties), Rules(*rules)
     scratch, closing = Scratch(*scratch), Closing(*closing)
     fi = 0
     n_front = holders.need.shape[0]

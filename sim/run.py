@@ -124,7 +124,9 @@ def run(config: Config | None = None, progress: bool = False,
 
             days = tqdm(days, desc="days", unit="day", leave=False)
         for _ in days:
-            model.step()
+            # The arrays directly: the timeseries table is the model's series,
+            # without the Mesa DataCollector's cost per day (see sim.model).
+            model.world.step()
             if on_day is not None:
                 on_day(model)
         result = collect(model)

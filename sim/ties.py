@@ -125,7 +125,10 @@ class TieState:
                     self.ev, self.excess, self.excess_sum, float(self.scale), float(self.floor))
 
     def strengths(self) -> np.ndarray:
-        """Current strength of every tie (float64, length ``n_edges``; vectorised ``strength_of``)."""
+        """Current strength of every tie (float64, length ``n_edges``).
+
+        The vectorised :func:`sim.kernels.strength_of`.
+        """
         return self.floor + self.scale * self.excess[: self.n_edges]
 
     def edges(self) -> tuple[np.ndarray, np.ndarray]:
