@@ -123,7 +123,7 @@ class Columns:
             buf.data = arr
         self.set_count(n)
 
-    def arrays(self):
+    def arrays(self) -> tuple:
         """The kernels' view: the record of every column's array (room included)."""
         return self._record._make([buf.data for buf in self._buffers])
 

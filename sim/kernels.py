@@ -13,7 +13,11 @@ every open need, one function each:
 
 Its cost is the number of messages in flight (a holder offering a need to one
 contact), not people x days. The kernels take the named tuples of
-:mod:`sim.state` (numba passes them as structs: no cost). Strength of tie
+:mod:`sim.state` (numba passes them as structs: no cost). The phases and the
+small helpers they call are compiled into their caller (``inline="always"``)
+and without numba's reference counting (``_nrt=False``): they allocate
+nothing, and counting references to a record's arrays at every access would
+cost more than the work itself. Strength of tie
 ``e`` is :func:`strength_of`, ``floor + scale * excess[e]``: decaying every
 tie toward the floor is one multiplication of ``scale``, and
 ``excess_sum[i]`` keeps each person's strength total up to date in O(1) per
@@ -98,10 +102,9 @@ def strength_of(ties, e):
     return ties.floor + ties.scale * ties.excess[e]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def find_tie(ties, a, b):
     """Edge id of the tie a-b, or -1; scans the shorter row."""
-    ties = Ties(*ties)
     row_len = ties.row_len
     if row_len[a] > row_len[b]:
         a, b = b, a
@@ -113,7 +116,7 @@ def find_tie(ties, a, b):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def set_strength(ties, e, w):
     """Set the strength of tie ``e`` to ``w`` and keep both strength totals right."""
     excess = ties.excess
@@ -124,14 +127,14 @@ def set_strength(ties, e, w):
     ties.excess_sum[ties.ev[e]] += delta
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def strengthen(ties, e, gain):
     """Move tie ``e`` the share ``gain`` of the way to strength 1."""
     w = strength_of(ties, e)
     set_strength(ties, e, w + gain * (1.0 - w))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def insert_tie(ties, a, b, w, n_edges):
     """Insert the new tie a-b with strength ``w`` as edge id ``n_edges``.
 
@@ -229,7 +232,6 @@ def move_rows(people, new_cap, row_start, row_len, row_cap, nbr, nbr_edge, end):
         row_cap[i] = new_cap[q]
         end += new_cap[q]
     return end
-
 
 
 # --- one day of propagation ----------------------------------------------------------

@@ -142,7 +142,7 @@ class TieState:
 
     def tie(self, a: int, b: int) -> int:
         """Edge id of the tie a-b, or -1."""
-        return int(kernels.find_tie(tuple(self.arrays()), a, b))
+        return int(kernels.find_tie(self.arrays(), a, b))
 
     def strength(self, a: int, b: int) -> float:
         """Strength of the tie a-b (0.0 where there is none)."""
