@@ -402,3 +402,21 @@ def test_a_whole_day_through_spread_day_and_the_closures_path():
     assert path.tolist() == [0, 1, 2, 3] and offsets.tolist() == [0, 4]
     assert strengths.tolist() == pytest.approx([0.5, 0.5, 0.5])
     assert needs.seen[K] == 2 and counters[C_MESSAGES] == 1 + 2
+
+
+def test_no_kernel_takes_more_than_about_a_dozen_arguments():
+    # The day's state travels as a few records (sim.state), not as loose arrays.
+    import inspect
+
+    from numba.core.registry import CPUDispatcher
+
+    import sim.engine
+    import sim.ties
+
+    counts = {}
+    for module in (kernels, sim.engine, sim.ties):
+        for name, obj in vars(module).items():
+            if isinstance(obj, CPUDispatcher) and obj.py_func.__module__ == module.__name__:
+                counts[f"{module.__name__}.{name}"] = len(inspect.signature(obj.py_func).parameters)
+    assert "sim.kernels.spread_day" in counts and "sim.kernels.respond" in counts
+    assert max(counts.values()) <= 13, counts
