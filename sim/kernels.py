@@ -312,6 +312,20 @@ def offer(k, seeker_row, carriers, trails, stamp, people, ties, rules, rng, scra
     Collecting first and handling after keeps memory reads independent, which
     the CPU overlaps; rows are fetched ahead (:func:`prefetch`).
 
+    Args:
+        k: The need.
+        seeker_row: Trail row of its seeker, or -1.
+        carriers: int64 trail rows of yesterday's passers of ``k``.
+        trails: :class:`sim.state.Trails` (read).
+        stamp: ``Handled.stamp`` with ``k``'s handled-set loaded.
+        people: :class:`sim.state.People` (budgets read).
+        ties: :class:`sim.state.Ties` (read).
+        rules: :class:`sim.state.Rules`.
+        rng: The attention stream (one draw per offer seen with probability < 1;
+            geometric skips with fixed attention).
+        scratch: :class:`sim.state.Scratch`; ``seen_*`` written from 0.
+        counters: Fill levels; ``C_MESSAGES`` grows.
+
     Returns:
         The number of offers seen.
     """
@@ -376,6 +390,14 @@ def view(k, n_seen, scratch, needs, handled, counters):
     The first ``n_seen`` offers in ``scratch.seen_*`` are compacted in place
     to the viewers, in order; they join ``k``'s handled-set as one new chunk,
     and ``needs.seen[k]`` and ``counters[C_VIEWS]`` grow by their number.
+
+    Args:
+        k: The need.
+        n_seen: Offers seen today (from :func:`offer`).
+        scratch: :class:`sim.state.Scratch`; ``seen_*`` compacted in place.
+        needs: :class:`sim.state.Needs` (``head``, ``tail``, ``seen`` updated).
+        handled: :class:`sim.state.Handled` (``stamp``, pool and chunks written).
+        counters: Fill levels ``C_POOL``, ``C_CHUNKS``; ``C_VIEWS`` grows.
 
     Returns:
         The number of viewers.
@@ -480,6 +502,20 @@ def respond_all(k, n_view, scratch, needs, trails, people, ties, rules, rng, clo
     ``scratch.next_*``; their pass counts in ``people.carried`` (not in a
     pure cascade).
 
+    Args:
+        k: The need.
+        n_view: Viewers today (the first ``n_view`` of ``scratch.seen_*``).
+        scratch: :class:`sim.state.Scratch` (viewers read, ``next_*`` written).
+        needs: :class:`sim.state.Needs` (topic and seeker read).
+        trails: :class:`sim.state.Trails` (hops read; passers' rows written).
+        people: :class:`sim.state.People` (``carried`` grows).
+        ties: :class:`sim.state.Ties` (read).
+        rules: :class:`sim.state.Rules`.
+        rng: The response stream (:func:`respond`'s draws, then one per
+            candidate after the first for the reservoir).
+        closing: :class:`sim.state.Closing`; the candidate row is written.
+        counters: Fill levels ``C_TRAIL``, ``C_NEXT`` grow; ``C_CLOSURES`` read.
+
     Returns:
         The number of candidates.
     """
@@ -535,6 +571,17 @@ def close(k, n_cand, next_lo, trails, people, rules, scratch, closing, counters)
     Its passes of today (``scratch.next_*`` from ``next_lo``) are void: they
     leave tomorrow's holders and ``people.carried``. The candidate row of
     ``closing`` becomes a closure.
+
+    Args:
+        k: The need.
+        n_cand: Its candidates today (from :func:`respond_all`).
+        next_lo: ``counters[C_NEXT]`` before :func:`respond_all` ran for ``k``.
+        trails: :class:`sim.state.Trails` (read).
+        people: :class:`sim.state.People` (``carried`` shrinks).
+        rules: :class:`sim.state.Rules`.
+        scratch: :class:`sim.state.Scratch` (``next_*`` read).
+        closing: :class:`sim.state.Closing` (``need`` written).
+        counters: ``C_NEXT`` reset to ``next_lo``; ``C_CLOSURES`` grows.
     """
     if n_cand == 0:
         return
@@ -564,6 +611,22 @@ def spread_day(day, holders, needs, trails, handled, people, ties, rules, rng_at
     (:func:`holder_messages`), ``handled`` chunks and ``closing`` for every
     open need. ``counters`` holds the fill levels (``C_*``) and is updated;
     tomorrow's holders are ``scratch.next_*[:counters[C_NEXT]]``.
+
+    Args:
+        day: Today (0-based).
+        holders: :class:`sim.state.Holders`.
+        needs: :class:`sim.state.Needs`.
+        trails: :class:`sim.state.Trails`.
+        handled: :class:`sim.state.Handled`.
+        people: :class:`sim.state.People`.
+        ties: :class:`sim.state.Ties` (read only: tie changes come after the day).
+        rules: :class:`sim.state.Rules`.
+        rng_att: The attention stream.
+        rng_resp: The response stream.
+        scratch: :class:`sim.state.Scratch`.
+        closing: :class:`sim.state.Closing`: the day's closures, rows
+            ``[counters[C_CLOSURES] at entry, counters[C_CLOSURES])``.
+        counters: int64 fill levels and counts (``C_*``).
     """
     holders, needs, trails = Holders(*holders), Needs(*needs), Trails(*trails)
     handled, people, ties, rules = Handled(*handled), People(*people), Ties(*ties), Rules(*rules)
