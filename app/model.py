@@ -61,6 +61,7 @@ from sim.config import Config, TiesConfig
 from sim.engine import CLOSED
 from sim.model import ReferralModel
 from sim.network import RawGraph, generate, neighbourhood_overlap
+from sim.records import ClosureTable
 from sim.rng import stream
 
 DEFAULTS: dict[str, object] = {
@@ -353,30 +354,28 @@ class AppModel(ReferralModel):
             return
         with self.lock:
             t0 = time.perf_counter()
-            logged = len(self.world.closure_log)
+            logged = len(self.world.closures)
             super().step()
-            self._record(self.world.closure_log[logged:])
+            self._record([self.world.closures.since(logged)])
             self.last_step_seconds = time.perf_counter() - t0
 
-    def _record(self, parts: list[dict[str, np.ndarray]]) -> None:
+    def _record(self, parts: list[ClosureTable]) -> None:
         h = self.history
         small = h.valuable_small[-1] if h.valuable_small else 0
         large = h.valuable_large[-1] if h.valuable_large else 0
         for part in parts:
-            ref = np.flatnonzero(part["kind"] == kernels.REFERRAL)
+            ref = np.flatnonzero(part.kind == kernels.REFERRAL)
             if ref.size == 0:
                 continue
-            brokers = part["broker"][ref]
-            valuable = self.world.need_value.data[part["need"][ref]] >= self.valuable_threshold
+            brokers = part.broker[ref]
+            valuable = self.world.need_value.data[part.need[ref]] >= self.valuable_threshold
             broker_large = self.is_large[brokers]
             small += int((valuable & ~broker_large).sum())
             large += int((valuable & broker_large).sum())
             h.brokered_small += int((~broker_large).sum())
             h.brokered_large += int(broker_large.sum())
-            offsets, path = part["path_offsets"], part["path"]
             for j, i in enumerate(ref):
-                h.chains.append((int(part["day"][i]), path[offsets[i]:offsets[i + 1]].copy(),
-                                 bool(valuable[j])))
+                h.chains.append((int(part.day[i]), part.path_of(i).copy(), bool(valuable[j])))
         today = self.world.day - 1
         h.day.append(today)
         h.valuable_small.append(small)
@@ -400,7 +399,7 @@ class AppModel(ReferralModel):
         with self.lock:
             w = self.world
             u, v = w.ties.edges()
-            daily = np.array([row[:12] for row in w.daily], dtype=np.int64).reshape(-1, 12)
+            daily = np.array([day.counts() for day in w.daily], dtype=np.int64).reshape(-1, 12)
             h = self.history
             return {
                 "day": w.day,

@@ -163,21 +163,21 @@ def find_need(config, max_days: int, min_hops: int, broker: str) -> Found | None
     world = model.world
     best: tuple[tuple[bool, bool], Found] | None = None
     for _ in range(max_days):
-        logged = len(world.closure_log)
+        logged = len(world.closures)
         model.step()
-        for part in world.closure_log[logged:]:
-            for i in range(part["need"].shape[0]):
-                if part["kind"][i] != kernels.REFERRAL:
+        for part in [world.closures.since(logged)]:
+            for i in range(len(part)):
+                if part.kind[i] != kernels.REFERRAL:
                     continue
-                need = int(part["need"][i])
+                need = int(part.need[i])
                 if world.need_value.data[need] < model.valuable_threshold:
                     continue
-                hops = int(part["path_offsets"][i + 1] - part["path_offsets"][i]) - 1
-                large = bool(model.is_large[part["broker"][i]])
+                hops = len(part.path_of(i)) - 1
+                large = bool(model.is_large[part.broker[i]])
                 if hops < 2 or (broker != "any" and large != (broker == "large")):
                     continue
-                seeker, provider = int(part["seeker"][i]), int(part["provider"][i])
-                found = Found(need, int(world.need_posted.data[need]), int(part["day"][i]),
+                seeker, provider = int(part.seeker[i]), int(part.provider[i])
+                found = Found(need, int(world.need_posted.data[need]), int(part.day[i]),
                               seeker, provider)
                 score = (hops >= min_hops,
                          bool(world.community[seeker] != world.community[provider]))
@@ -209,7 +209,7 @@ def trace_need(config, found: Found) -> Story:
     for day in range(found.posted, found.closed + 1):
         today = [seeker] + [p for p, _ in holders]  # who shows the need today
         tie_before = world.ties.strength(seeker, found.provider)
-        logged = len(world.closure_log)
+        logged = len(world.closures)
         model.step()
         if day == found.posted and int(world.need_seeker.data[need]) != seeker:
             raise RuntimeError("the replay diverged from the search run")
@@ -226,13 +226,11 @@ def trace_need(config, found: Found) -> Story:
                 offers.append((sender, person))
         days.append(DayTrace(day, handled, new_seen, offers, [p for p, _ in holders]))
         seen_before = handled
-        for part in world.closure_log[logged:]:
-            hit = np.flatnonzero(part["need"] == need)
+        for part in [world.closures.since(logged)]:
+            hit = np.flatnonzero(part.need == need)
             if hit.size:
                 i = int(hit[0])
-                off = part["path_offsets"]
-                closure = (part["path"][off[i] : off[i + 1]].tolist(), int(part["broker"][i]),
-                           int(part["provider"][i]))
+                closure = (part.path_of(i).tolist(), int(part.broker[i]), int(part.provider[i]))
     if closure is None or closure[2] != found.provider:
         raise RuntimeError(f"need {need} did not close as in the search run")
     path, broker, provider = closure

@@ -172,9 +172,7 @@ def run_ours(model: ReferralModel, sources: np.ndarray, rng: np.random.Generator
     t0 = time.perf_counter()
     c0 = time.thread_time()
     for batch in parts:
-        r, _, c = kernels.cascade_spread(
-            batch, t.row_start, t.row_len, t.nbr, t.nbr_edge, t.excess, t.excess_sum, t.scale,
-            t.floor, w.topic, w.budget, tr, rng, rng)
+        r, _, c = kernels.cascade_spread(batch, tuple(t.arrays()), tr, rng, rng)
         reach.append(r)
         checks.append(c)
     cpu = time.thread_time() - c0
