@@ -60,7 +60,12 @@ _INTERNAL_ROUNDS = 2
 
 @dataclass
 class RawGraph:
-    """A simple undirected graph with one community per person.
+    """A simple graph of ties with one community per person.
+
+    A tie is a pair of people ``u < v``; on a directed network (followers) each
+    tie also says who follows whom, and a tie exists when at least one of the
+    two follows the other. Undirected networks are the special case where
+    every tie is reciprocated (``u_follows_v`` and ``v_follows_u`` are ``None``).
 
     Attributes:
         n: Number of people (count).
@@ -72,6 +77,14 @@ class RawGraph:
         labels: ``int64`` original node ids of an edge list (person ``i`` had id
             ``labels[i]``); ``None`` for generated graphs.
         name: Name of the generator that made the graph.
+        u_follows_v: ``bool`` per tie: ``u`` follows ``v`` (``u``'s attention goes
+            to ``v``'s posts, so ``u`` is in ``v``'s audience). ``None``: undirected.
+        v_follows_u: ``bool`` per tie: ``v`` follows ``u``. ``None``: undirected.
+        weight: ``float64`` per tie in (0, 1]: a measured tie strength (e.g. from
+            contact counts) used instead of the embeddedness rule; ``None``: none.
+        trust_uv: ``float64`` per tie in [-1, 1]: ``u``'s rated trust in ``v``
+            (negative: distrust); NaN where ``u`` gave no rating; ``None``: no data.
+        trust_vu: ``float64`` per tie in [-1, 1]: ``v``'s rated trust in ``u``.
     """
 
     n: int
@@ -80,6 +93,26 @@ class RawGraph:
     community: np.ndarray
     labels: np.ndarray | None
     name: str
+    u_follows_v: np.ndarray | None = None
+    v_follows_u: np.ndarray | None = None
+    weight: np.ndarray | None = None
+    trust_uv: np.ndarray | None = None
+    trust_vu: np.ndarray | None = None
+
+    @property
+    def directed(self) -> bool:
+        """Whether ties say who follows whom (else every tie is reciprocated)."""
+        return self.u_follows_v is not None
+
+    def followers(self) -> np.ndarray:
+        """Audience of each person: how many people follow them (``int64``, length ``n``).
+
+        On an undirected network this is the number of ties (:meth:`degrees`).
+        """
+        if not self.directed:
+            return self.degrees()
+        return (np.bincount(self.v[self.u_follows_v], minlength=self.n)
+                + np.bincount(self.u[self.v_follows_u], minlength=self.n))
 
     @property
     def n_edges(self) -> int:

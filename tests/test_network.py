@@ -635,3 +635,19 @@ def test_edgelist_larger_than_memory_allows_is_refused_with_the_estimate(tmp_pat
     assert "GB of memory (estimate)" in info.value.message
     monkeypatch.setattr(network, "max_edgelist_bytes", lambda: 800)
     assert read_edgelist(path)[0].size == 2
+
+
+def test_followers_count_who_follows_whom_and_undirected_is_degree():
+    from sim.network import RawGraph
+
+    u = np.array([0, 0, 1], np.int32)
+    v = np.array([1, 2, 2], np.int32)
+    community = np.zeros(3, np.int32)
+    # 0 <-> 1 reciprocated; 2 follows 0 only; 1 follows 2 only.
+    g = RawGraph(3, u, v, community, None, "hand", u_follows_v=np.array([True, False, True]),
+                 v_follows_u=np.array([True, True, False]))
+    assert g.directed
+    assert g.followers().tolist() == [2, 1, 1]
+    assert g.degrees().tolist() == [2, 2, 2]
+    plain = RawGraph(3, u, v, community, None, "hand")
+    assert not plain.directed and plain.followers().tolist() == [2, 2, 2]
