@@ -39,6 +39,7 @@ import pandas as pd
 
 from sim import measures
 from sim.io import write_csv, write_json, write_parquet
+from sim.percolation import CASCADE_METRICS
 
 #: The sweep's own file (see :mod:`experiments.preflight`).
 SWEEP_FILE = "sweep.json"
@@ -46,16 +47,9 @@ SWEEP_FILE = "sweep.json"
 CONTROL_KEYS = {"resume", "sweep_name", "experiment", "progress"}
 #: Config groups whose choice is the ``name`` key of their section.
 GROUP_KEYS = {"network": "network.name"}
-#: Metrics summarised per group.
-GROUP_METRICS = (
-    "small_share_valuable_brokered", "small_population_share", "small_share_brokered",
-    "per_capita_ratio_large_small", "per_audience_ratio_small_large",
-    "frac_small_brokering_valuable", "frac_large_brokering_valuable", "weak_tie_share_brokered",
-    "closure_rate", "valuable_closure_rate", "n_closed", "n_valuable_closed", "n_brokered",
-    "mean_hops", "mean_days_to_close", "top_decile_credit_share", "gini_credit_valuable",
-    "mean_reach_fraction", "large_cascade_share", "large_cascade_reach_fraction",
-    "theory_giant_fraction",
-)  # fmt: skip
+GROUP_METRICS = tuple(m.key for m in (*measures.METRICS, *CASCADE_METRICS))
+"""Metrics summarised per group of seeds: every headline number of either mode (one list each,
+``sim.measures.METRICS`` and ``sim.percolation.CASCADE_METRICS``)."""
 #: Metrics that are text; every other metric must be a number (or null).
 TEXT_METRICS = {"mode", "network", "knockout_target"}
 #: Tables of a finished referral run that the figures read.

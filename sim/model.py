@@ -102,12 +102,15 @@ class ReferralModel(mesa.Model):
             :class:`sim.records.DayStats` field, collected by :meth:`step`.
 
     Args:
-        config: Run configuration (validated here).
+        config: Run configuration (validated here, unless ``checked``).
         graph: A prebuilt network; by default one is generated from ``config``.
+        checked: ``config`` is what :func:`sim.config.validate` just returned
+            (:func:`sim.run.run` passes it so a run validates its config once).
     """
 
-    def __init__(self, config: Config | None = None, graph: RawGraph | None = None) -> None:
-        config = validate(config or Config())
+    def __init__(self, config: Config | None = None, graph: RawGraph | None = None, *,
+                 checked: bool = False) -> None:
+        config = config if checked and config is not None else validate(config or Config())
         super().__init__(rng=np.random.default_rng(np.random.SeedSequence(config.seed)))
         self.config = config
         t0 = time.perf_counter()

@@ -110,9 +110,9 @@ def run(config: Config | None = None, progress: bool = False,
     Raises:
         ConfigError: A bad value or input file (nothing has run).
     """
-    config = validate(config or Config())
+    config = validate(config or Config())  # the run's one check
     t0 = time.perf_counter()
-    model = ReferralModel(config)
+    model = ReferralModel(config, checked=True)
     build = time.perf_counter() - t0
     t1 = time.perf_counter()
     if config.mode == "cascade":

@@ -515,3 +515,25 @@ def test_pyproject_license_is_an_spdx_string():
     project = tomllib.loads((CONF.parent / "pyproject.toml").read_text())
     assert project["project"]["license"] == "MIT"
     assert "setuptools>=77" in project["build-system"]["requires"]
+
+
+def test_a_run_validates_its_config_once(monkeypatch):
+    import importlib
+
+    import sim.config
+    import sim.model
+
+    run_module = importlib.import_module("sim.run")  # ``sim.run`` names the function
+    calls = []
+    real = sim.config.validate
+
+    def counting(config):
+        calls.append(config)
+        return real(config)
+
+    monkeypatch.setattr(run_module, "validate", counting)
+    monkeypatch.setattr(sim.model, "validate", counting)
+    run_module.run(Config(days=2, people=PeopleConfig(n=200)))
+    assert len(calls) == 1
+    sim.model.ReferralModel(Config(days=2, people=PeopleConfig(n=200)))
+    assert len(calls) == 2  # the Mesa model on its own still checks what it is given
