@@ -60,8 +60,11 @@ bench-storage: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -m "not slow"
 
+# Nothing leaves the machine: telemetry off (Solara would post to an analytics service and
+# look up the public address) and no version check (a request to PyPI at start).
 app: $(STAMP) $(ASSETS)
-	$(VENV)/bin/solara run app/app.py --host 127.0.0.1 --port $(APP_PORT) --production --no-open
+	SOLARA_TELEMETRY_MIXPANEL_ENABLE=False $(VENV)/bin/solara run app/app.py --host 127.0.0.1 \
+	    --port $(APP_PORT) --production --no-open --no-check-version
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,7 +1,7 @@
 """The app's pictures as PNG bytes: the network view and the two live plots.
 
 Pure functions of a :meth:`app.model.AppModel.snapshot` (plus the model's
-painter for the network), drawn in the project's look (:mod:`sim.plots`).
+painter for the network), drawn in the project's look (:mod:`sim.viz.plots`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from sim.netplot import Chain, NetworkPainter, live_figure, live_legend
-from sim.plots import BASE_FONT_PT, COLORS, OKABE_ITO, apply_style
+from app.live import Chain, live_figure, live_legend
+from sim.viz.network import NetworkPainter
+from sim.viz.plots import BASE_FONT_PT, COLORS, OKABE_ITO, apply_style
 
 BACKGROUND_EVERY = 10
 """Days between re-renders of the network background (ties, audiences)."""

@@ -28,26 +28,40 @@ The knobs and what they set:
     ``response.pass_base``: the probability of passing a need on when it came
     over the weakest tie (plus 0.4 x the tie's strength for stronger ties).
 ``seed``
-    The root seed (``Config.seed``, and Mesa's ``rng``). Any text is accepted:
-    a whole number is used as is, other text is hashed to one.
+    The root seed (``Config.seed``, and Mesa's ``rng``). Any text of at most
+    :data:`SEED_MAX_CHARS` characters is accepted: a whole number below 2**63
+    written in ASCII digits is used as is, other text is hashed to one.
+
+Every knob is checked on the server (:func:`check_knobs`), whatever the page
+sent: a value that is not a finite number inside its slider's range (or a seed
+that is too long) is not used; the world is built with the default instead and
+:attr:`AppModel.problems` says what was refused, for the page to show. Nothing
+a browser sends can make the server allocate more than 3,000 people.
+
+The app's numbers are the model's own: the tiles' shares and ratios come from
+:func:`sim.measures.class_comparison`, the formula of the run's headline
+numbers, applied to the valuable referrals brokered so far.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import ndtr
 
-from sim import kernels
+from sim import kernels, measures
 from sim.config import Config, TiesConfig
 from sim.engine import CLOSED
 from sim.model import ReferralModel
 from sim.network import RawGraph, generate, neighbourhood_overlap
+from sim.records import ClosureTable
 from sim.rng import stream
 
 DEFAULTS: dict[str, object] = {
@@ -82,13 +96,126 @@ MODEL_PARAMS: dict[str, dict[str, object]] = {
 FADE_DAYS = 7
 """Referral chains stay highlighted this many days."""
 
+SEED_MAX_CHARS = 100
+"""Longest seed text accepted (longer text, e.g. a 5,000-digit number, is refused)."""
 
 def parse_seed(text: object) -> int:
-    """A seed from the seed box: a whole number as is, any other text hashed (CRC-32)."""
+    """A seed from the seed box: a whole number as is, any other text hashed (CRC-32).
+
+    Only ASCII digits make a number (``"²"`` is text, though Python calls it a
+    digit), and only below 2**63; anything else, e.g. ``"pharma"`` or a
+    30-digit number, is hashed. The length is checked by :func:`check_knobs`.
+    """
     s = str(text).strip()
-    if s.isdigit():
-        return int(s) % (2**63)
-    return zlib.crc32(s.encode("utf-8"))
+    if s.isascii() and s.isdigit() and len(s) <= 19 and int(s) < 2**63:
+        return int(s)
+    return zlib.crc32(s.encode("utf-8", "replace"))
+
+
+def _shown(value: object) -> str:
+    """A value for a message, at most 30 characters (even a 5,000-digit int)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to print
+        return "a number with thousands of digits"
+    return text if len(text) <= 30 else text[:27] + "..."
+
+
+def _number_problem(name: str, value: object, spec: Mapping[str, object]) -> str | None:
+    """Why ``value`` is not allowed for the slider ``spec`` (None if it is)."""
+    label = str(spec.get("label", name)).split(" (")[0]
+    low, high = spec["min"], spec["max"]
+    whole = spec["type"] == "SliderInt"
+    allowed = f"a whole number from {low:,} to {high:,}" if whole else \
+        f"a number from {low:g} to {high:g}"
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return f"{label}: {_shown(value)} is not a number; allowed: {allowed}"
+    if isinstance(value, (int, np.integer)):
+        if not low <= value <= high:  # exact for ints of any size
+            return f"{label}: {_shown(value)} is out of range; allowed: {allowed}"
+        return None
+    number = float(value)
+    if not math.isfinite(number):
+        return f"{label}: {_shown(value)} is not allowed; allowed: {allowed}"
+    if whole and number != int(number):
+        return f"{label}: {_shown(value)} is not a whole number; allowed: {allowed}"
+    if not low <= number <= high:
+        return f"{label}: {_shown(value)} is out of range; allowed: {allowed}"
+    return None
+
+
+def check_knobs(raw: Mapping[str, object]) -> tuple[dict[str, object], list[str]]:
+    """Check the knobs a page sent; return the values to use and what was refused.
+
+    Every knob of :data:`MODEL_PARAMS` is checked against its slider (a finite
+    number inside ``[min, max]``, whole for whole-number sliders) and the seed
+    against :data:`SEED_MAX_CHARS`. A refused value is replaced by its default
+    and a one-line message (naming the knob, the value and what is allowed,
+    and the value used instead) is added to the list.
+
+    Args:
+        raw: Knob name -> value, as received (any type).
+
+    Returns:
+        ``(knobs, problems)``: the values to build the world with, and the messages.
+    """
+    knobs: dict[str, object] = {}
+    problems: list[str] = []
+    for name, default in DEFAULTS.items():
+        value = raw.get(name, default)
+        spec = MODEL_PARAMS[name]
+        if name == "seed":
+            problem = None
+            text = value if isinstance(value, str) else None
+            if isinstance(value, int) and not isinstance(value, bool):
+                text = str(value) if value.bit_length() <= 330 else "9" * 1000  # 100 digits max
+            if text is None:
+                problem = f"Seed: {_shown(value)} is not text"
+            elif len(text.strip()) > SEED_MAX_CHARS:
+                problem = (f"Seed: too long (more than {SEED_MAX_CHARS} characters); allowed: "
+                           f"text or a whole number of at most {SEED_MAX_CHARS} characters")
+        else:
+            problem = _number_problem(name, value, spec)
+        if problem:
+            problems.append(f"{problem}. Used the default, {default}.")
+            value = default
+        if spec["type"] == "SliderInt":
+            value = int(value)
+        elif spec["type"] == "SliderFloat":
+            value = float(value)
+        else:
+            value = str(value).strip()
+        knobs[name] = value
+    return knobs, problems
+
+
+SHUTDOWN = threading.Event()
+"""Set when the server's main thread ends (Ctrl+C): every playing model stops."""
+
+_watching = threading.Lock()
+_watcher: list[threading.Thread] = []
+
+
+def _set_shutdown_when_main_thread_ends() -> None:
+    threading.main_thread().join()
+    SHUTDOWN.set()
+
+
+def watch_for_shutdown() -> None:
+    """Start (once) a daemon thread that sets :data:`SHUTDOWN` when the main thread ends.
+
+    Mesa's play loop runs in a non-daemon thread; at Ctrl+C the server returns,
+    Python waits for that thread, and the loop would go on for ever. The main
+    thread counts as ended as soon as Python starts that wait, so this watcher
+    sets :data:`SHUTDOWN`, the model stops (:meth:`AppModel.step`) and the
+    process exits.
+    """
+    with _watching:
+        if not _watcher:
+            thread = threading.Thread(target=_set_shutdown_when_main_thread_ends, daemon=True,
+                                      name="app-shutdown-watch")
+            thread.start()
+            _watcher.append(thread)
 
 
 def weak_share(base: float, overlap: np.ndarray, ties: TiesConfig) -> float:
@@ -178,53 +305,77 @@ class AppModel(ReferralModel):
     def __init__(self, people: int = 1000, attention_budget: float = 5.0,
                  weak_tie_share: float = 0.65, audience_exponent: float = 2.5,
                  pass_on: float = 0.1, seed: object = "42") -> None:
-        config, graph = app_config(people, attention_budget, weak_tie_share, audience_exponent,
-                                   pass_on, seed)
+        knobs, problems = check_knobs({
+            "people": people, "attention_budget": attention_budget,
+            "weak_tie_share": weak_tie_share, "audience_exponent": audience_exponent,
+            "pass_on": pass_on, "seed": seed})
+        config, graph = app_config(**knobs)
         super().__init__(config, graph=graph)
-        self.knobs = {"people": int(people), "attention_budget": float(attention_budget),
-                      "weak_tie_share": float(weak_tie_share),
-                      "audience_exponent": float(audience_exponent), "pass_on": float(pass_on),
-                      "seed": str(seed)}
+        self.knobs = knobs
+        self.problems = problems  # what check_knobs refused, shown on the page
+        # Set by the page: returns False once the browser tab showing this model is closed.
+        self.page_alive: Callable[[], bool] | None = None
+        watch_for_shutdown()
         self.lock = threading.RLock()
         self.history = History()
         self.n_large = int(self.is_large.sum())
         self.n_small = self.n_people - self.n_large
         self.audience_small = float(self.world.audience[~self.is_large].sum())
         self.audience_large = float(self.world.audience[self.is_large].sum())
+        self.stopped_because = ""
         self._layout: np.ndarray | None = None
-        self.painter = None  # sim.netplot.NetworkPainter of the network view (app.charts)
+        self.painter = None  # sim.viz.network.NetworkPainter of the network view (app.charts)
         self.painter_day: int | None = None  # day its background was rendered
         self.last_step_seconds = 0.0
 
     # --- stepping
+    def stop_requested(self) -> str:
+        """Why playing must stop now ("" if it need not): server shutting down, tab closed."""
+        if SHUTDOWN.is_set():
+            return "the server is shutting down"
+        alive = self.page_alive
+        if alive is not None and not alive():
+            return "the page was closed"
+        return ""
+
     def step(self) -> None:
-        """Simulate one day and record what the app shows."""
+        """Simulate one day and record what the app shows.
+
+        When :meth:`stop_requested` says so, simulate nothing and set
+        ``running`` to False: Mesa's play loop ends after this call.
+        """
+        reason = self.stop_requested()
+        if reason:
+            if self.running:
+                print(f"app: stopped playing at day {self.world.day}: {reason}", file=sys.stderr,
+                      flush=True)
+            self.running = False
+            self.stopped_because = reason
+            return
         with self.lock:
             t0 = time.perf_counter()
-            logged = len(self.world.closure_log)
+            logged = len(self.world.closures)
             super().step()
-            self._record(self.world.closure_log[logged:])
+            self._record([self.world.closures.since(logged)])
             self.last_step_seconds = time.perf_counter() - t0
 
-    def _record(self, parts: list[dict[str, np.ndarray]]) -> None:
+    def _record(self, parts: list[ClosureTable]) -> None:
         h = self.history
         small = h.valuable_small[-1] if h.valuable_small else 0
         large = h.valuable_large[-1] if h.valuable_large else 0
         for part in parts:
-            ref = np.flatnonzero(part["kind"] == kernels.REFERRAL)
+            ref = np.flatnonzero(part.kind == kernels.REFERRAL)
             if ref.size == 0:
                 continue
-            brokers = part["broker"][ref]
-            valuable = self.world.need_value.data[part["need"][ref]] >= self.valuable_threshold
+            brokers = part.broker[ref]
+            valuable = self.world.need_value.data[part.need[ref]] >= self.valuable_threshold
             broker_large = self.is_large[brokers]
             small += int((valuable & ~broker_large).sum())
             large += int((valuable & broker_large).sum())
             h.brokered_small += int((~broker_large).sum())
             h.brokered_large += int(broker_large.sum())
-            offsets, path = part["path_offsets"], part["path"]
             for j, i in enumerate(ref):
-                h.chains.append((int(part["day"][i]), path[offsets[i]:offsets[i + 1]].copy(),
-                                 bool(valuable[j])))
+                h.chains.append((int(part.day[i]), part.path_of(i).copy(), bool(valuable[j])))
         today = self.world.day - 1
         h.day.append(today)
         h.valuable_small.append(small)
@@ -237,7 +388,7 @@ class AppModel(ReferralModel):
         """Seeded positions of everybody, computed once per model (community layout)."""
         with self.lock:
             if self._layout is None:
-                from sim.netplot import community_layout
+                from sim.viz.network import community_layout
 
                 self._layout = community_layout(self.n_people, self.graph.u, self.graph.v,
                                                 self.world.community, seed=self.config.seed)
@@ -248,7 +399,7 @@ class AppModel(ReferralModel):
         with self.lock:
             w = self.world
             u, v = w.ties.edges()
-            daily = np.array([row[:12] for row in w.daily], dtype=np.int64).reshape(-1, 12)
+            daily = np.array([day.counts() for day in w.daily], dtype=np.int64).reshape(-1, 12)
             h = self.history
             return {
                 "day": w.day,
@@ -265,30 +416,27 @@ class AppModel(ReferralModel):
             }
 
     def scores(self) -> dict[str, float]:
-        """Headline numbers so far: counts, shares and the per-head / per-audience ratios."""
+        """Headline numbers so far: counts, and the model's small-versus-large comparisons.
+
+        The shares and ratios are :func:`sim.measures.class_comparison` of the
+        valuable referrals brokered so far (keys of :data:`sim.measures.COMPARISONS`).
+        """
         with self.lock:
             h = self.history
             w = self.world
             small = h.valuable_small[-1] if h.valuable_small else 0
             large = h.valuable_large[-1] if h.valuable_large else 0
             status = w.need_status.view()
-            total = small + large
-
-            def ratio(a: float, b: float) -> float:
-                return a / b if b > 0 else math.nan
-
+            compare = measures.class_comparison(small, large, self.n_small, self.n_large,
+                                                self.audience_small, self.audience_large)
             return {
                 "day": w.day,
                 "needs": int(status.size),
                 "closed": int((status == CLOSED).sum()),
-                "valuable_referrals": total,
+                "valuable_referrals": small + large,
                 "valuable_small": small,
                 "valuable_large": large,
-                "small_share": ratio(small, total),
+                **compare,
                 "small_population_share": self.n_small / self.n_people,
-                "per_capita_large_over_small": ratio(ratio(large, self.n_large),
-                                                     ratio(small, self.n_small)),
-                "per_audience_small_over_large": ratio(ratio(small, self.audience_small),
-                                                       ratio(large, self.audience_large)),
                 "referrals": h.brokered_small + h.brokered_large,
             }

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import math
 import time
+from collections.abc import Callable
 
 import solara
 from mesa.visualization import SolaraViz
@@ -22,6 +23,7 @@ from mesa.visualization.utils import update_counter
 
 from app import charts
 from app.model import DEFAULTS, MODEL_PARAMS, AppModel
+from sim.measures import METRIC
 
 TITLE = "Everyone's an influencer"
 PLAY_INTERVAL_MS = 151  # the slider moves in steps of 10 from 1
@@ -38,6 +40,9 @@ CSS = """
 .ref-note { font-size: 14px; color: #555; margin-top: 4px; }
 .ref-card-img img { width: 100%; height: auto; }
 .ref-world { font-size: 15px; color: #333; margin: 2px 0 0 2px; }
+.ref-problems { font-size: 15px; color: #7a2800; background: #fff1e6; border-left: 6px solid
+                #D55E00; border-radius: 8px; padding: 8px 14px; margin: 4px 0 8px 0; }
+.ref-problems ul { margin: 4px 0 0 0; }
 /* Sidebar sliders: label on its own line, value always shown above the thumb. */
 .v-slider.v-input--horizontal { grid-template-areas: "prepend" "control" !important;
                                 grid-template-columns: minmax(0, 1fr) !important; }
@@ -74,12 +79,13 @@ def Tiles(model: AppModel) -> None:
         ("", f"{s['day']}", "days simulated"),
         ("", f"{s['closed']:,} / {s['needs']:,}", f"needs closed ({closed})"),
         ("chain", f"{s['valuable_referrals']:,}", "valuable referrals"),
-        ("small", _pct(s["small_share"]),
-         f"brokered by small-audience people, {_pct(s['small_population_share'])} of people"),
-        ("large", _times(s["per_capita_large_over_small"]),
-         "per head: large over small"),
-        ("small", _times(s["per_audience_small_over_large"]),
-         "per tie of audience: small over large"),
+        ("small", _pct(s["small_share_valuable_brokered"]),
+         f"{METRIC['small_share_valuable_brokered'].label} "
+         f"({_pct(s['small_population_share'])} of people)"),
+        ("large", _times(s["per_capita_ratio_large_small"]),
+         METRIC["per_capita_ratio_large_small"].label),
+        ("small", _times(s["per_audience_ratio_small_large"]),
+         METRIC["per_audience_ratio_small_large"].label),
     ]
     markup = "".join(
         f'<div class="ref-tile {cls}"><div class="v">{value}</div><div class="l">{label}</div>'
@@ -129,10 +135,46 @@ def ClosuresPlot(model: AppModel) -> None:
         solara.Image(png, width="100%", classes=["closures-plot"])
 
 
+def page_watch() -> Callable[[], bool]:
+    """A function that says whether the browser tab of the current page is still open.
+
+    Called while the page renders (inside Solara's kernel context). The
+    function it returns is called by the model's play loop (another thread):
+    once no page of this context is connected any more, or the context is
+    closed, it returns False and the model stops playing.
+    """
+    try:
+        from solara.server import kernel_context
+
+        context = kernel_context.get_current_context()
+    except Exception:  # not served by Solara (a test, a notebook): never stop
+        return lambda: True
+
+    def alive() -> bool:
+        if context.closed_event.is_set():
+            return False
+        statuses = list(context.page_status.values())
+        return not statuses or any(s == kernel_context.PageStatus.CONNECTED for s in statuses)
+
+    return alive
+
+
+@solara.component
+def Problems(model: AppModel) -> None:
+    """What the server refused from the controls, if anything, above the dashboard."""
+    if model.problems:
+        items = "".join(f"<li>{html.escape(p)}</li>" for p in model.problems)
+        solara.HTML(tag="div", classes=["ref-problems"], unsafe_innerHTML=(
+            f"<b>Some settings were not used:</b><ul>{items}</ul>"))
+
+
 @solara.component
 def Dashboard(model: AppModel) -> None:
     """Tiles on top; the network on the left, the two plots on the right."""
     solara.Style(CSS)
+    alive = solara.use_memo(page_watch, [])
+    model.page_alive = alive  # every new model (Reset) learns when the tab closes
+    Problems(model)
     solara.HTML(tag="div", classes=["ref-world"], unsafe_innerHTML=describe(model.knobs))
     Tiles(model)
     with solara.Columns([7, 5]):

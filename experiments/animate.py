@@ -25,11 +25,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import math
 import shutil
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 from matplotlib.animation import FFMpegWriter, PillowWriter
@@ -161,21 +163,21 @@ def find_need(config, max_days: int, min_hops: int, broker: str) -> Found | None
     world = model.world
     best: tuple[tuple[bool, bool], Found] | None = None
     for _ in range(max_days):
-        logged = len(world.closure_log)
+        logged = len(world.closures)
         model.step()
-        for part in world.closure_log[logged:]:
-            for i in range(part["need"].shape[0]):
-                if part["kind"][i] != kernels.REFERRAL:
+        for part in [world.closures.since(logged)]:
+            for i in range(len(part)):
+                if part.kind[i] != kernels.REFERRAL:
                     continue
-                need = int(part["need"][i])
+                need = int(part.need[i])
                 if world.need_value.data[need] < model.valuable_threshold:
                     continue
-                hops = int(part["path_offsets"][i + 1] - part["path_offsets"][i]) - 1
-                large = bool(model.is_large[part["broker"][i]])
+                hops = len(part.path_of(i)) - 1
+                large = bool(model.is_large[part.broker[i]])
                 if hops < 2 or (broker != "any" and large != (broker == "large")):
                     continue
-                seeker, provider = int(part["seeker"][i]), int(part["provider"][i])
-                found = Found(need, int(world.need_posted.data[need]), int(part["day"][i]),
+                seeker, provider = int(part.seeker[i]), int(part.provider[i])
+                found = Found(need, int(world.need_posted.data[need]), int(part.day[i]),
                               seeker, provider)
                 score = (hops >= min_hops,
                          bool(world.community[seeker] != world.community[provider]))
@@ -207,7 +209,7 @@ def trace_need(config, found: Found) -> Story:
     for day in range(found.posted, found.closed + 1):
         today = [seeker] + [p for p, _ in holders]  # who shows the need today
         tie_before = world.ties.strength(seeker, found.provider)
-        logged = len(world.closure_log)
+        logged = len(world.closures)
         model.step()
         if day == found.posted and int(world.need_seeker.data[need]) != seeker:
             raise RuntimeError("the replay diverged from the search run")
@@ -224,13 +226,11 @@ def trace_need(config, found: Found) -> Story:
                 offers.append((sender, person))
         days.append(DayTrace(day, handled, new_seen, offers, [p for p, _ in holders]))
         seen_before = handled
-        for part in world.closure_log[logged:]:
-            hit = np.flatnonzero(part["need"] == need)
+        for part in [world.closures.since(logged)]:
+            hit = np.flatnonzero(part.need == need)
             if hit.size:
                 i = int(hit[0])
-                off = part["path_offsets"]
-                closure = (part["path"][off[i] : off[i + 1]].tolist(), int(part["broker"][i]),
-                           int(part["provider"][i]))
+                closure = (part.path_of(i).tolist(), int(part.broker[i]), int(part.provider[i]))
     if closure is None or closure[2] != found.provider:
         raise RuntimeError(f"need {need} did not close as in the search run")
     path, broker, provider = closure
@@ -269,8 +269,8 @@ def _people(k: int) -> str:
 
 
 def story_scenes(story: Story, n_ties: int):
-    """The frames of the story as ``(scene, seconds)`` pairs (see :class:`sim.netplot.Scene`)."""
-    from sim.netplot import Scene
+    """The frames of the story as ``(scene, seconds)`` pairs (:class:`experiments.scenes.Scene`)."""
+    from experiments.scenes import Scene
 
     aud = story.audience
     n = aud.shape[0]
@@ -420,7 +420,8 @@ def render(story: Story, layout: np.ndarray, edges: tuple[np.ndarray, np.ndarray
     """Draw each scene once and write the GIF (and the MP4), each atomically."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from sim.netplot import NetworkPainter, draw_scene
+    from experiments.scenes import draw_scene
+    from sim.viz.network import NetworkPainter
 
     painter = NetworkPainter(layout, story.is_large, figsize=(12.8, 7.2), dpi=100,
                              rect=(0.01, 0.02, 0.62, 0.83), largest=360.0, smallest=8.0,
@@ -450,10 +451,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     def positive(kind):
         def check(text: str):
             value = kind(text)
-            if value <= 0:
-                raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+            if not (math.isfinite(value) and value > 0):  # nan and inf are not > 0 either
+                raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
             return value
+        check.__name__ = kind.__name__  # argparse names it: "invalid float value"
         return check
+
+    def refuse(message: str) -> NoReturn:  # one line, status 2 (argparse adds the usage)
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
 
     parser = argparse.ArgumentParser(
         prog="python -m experiments.animate",
@@ -475,14 +481,37 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-days", type=positive(int), default=730,
                         help="days to search for a referral (default 730)")
     parser.add_argument("--force", action="store_true", help="overwrite existing files")
+    parser.error = refuse  # type: ignore[method-assign]
     args = parser.parse_args(argv)
     if args.seed < 0:
-        parser.error(f"--seed must be >= 0, got {args.seed}")
+        refuse(f"--seed must be >= 0, got {args.seed}")
     if args.people < 20:
-        parser.error(f"--people must be at least 20, got {args.people}")
+        refuse(f"--people must be at least 20, got {args.people}")
     if args.out.suffix.lower() != ".gif":
-        parser.error(f"--out must name a .gif file, got {args.out}")
+        refuse(f"--out must name a .gif file, got {args.out}")
+    problem = _unwritable(args.out)
+    if problem:
+        refuse(f"--out {args.out}: {problem}")
     return args
+
+
+def _unwritable(out: Path) -> str | None:
+    """Why ``out`` cannot be written (its nearest existing folder refuses a file), or None."""
+    import errno
+    import tempfile
+
+    folder = out.absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or errno.errorcode.get(exc.errno or 0, "error")
+        return f"cannot write into {folder} ({reason.lower()})"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -505,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     story = trace_need(config, found)
 
     from sim.model import ReferralModel
-    from sim.netplot import community_layout, landscape
+    from sim.viz.network import community_layout, landscape
 
     model = ReferralModel(config)
     graph = model.graph

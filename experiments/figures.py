@@ -7,11 +7,18 @@ and SVG, next to a CSV of exactly the numbers it draws:
 a. ``share``: share of valuable connections brokered by small people across
    the first swept parameter (one line per value of the second), 95% CIs,
    against their population share;
-b. ``per_capita``: valuable referrals per person against audience (log bins);
-c. ``lorenz``: Lorenz curves of audience and of valuable brokerage (over the
-   first 20 runs, by seed, of the group at the middle values);
+b. ``per_capita``: valuable referrals per person against audience (log bins),
+   titled with the small-versus-large ratios of the runs shown
+   (``per_capita_ratios.csv``);
+c. ``lorenz``: Lorenz curve of audience and concentration curve of valuable
+   brokerage, people in audience order (over the first 20 runs, by seed, of
+   the setting shown);
 d. ``heatmap``: the small share over the first two swept parameters;
 e. ``story``: one valuable referral chain drawn on the network around it;
+
+(b), (c) and (e) show one setting, the middle value of every swept parameter
+in numeric order, and say which. Titles state a finding only where the 95%
+bootstrap intervals support it (see :mod:`sim.viz.sweep_plots`);
 
 for knockout sweeps, ``knockout``: the drop in valuable connections per target;
 and for cascade-mode sweeps over ``cascade.transmissibility``, ``threshold``:
@@ -32,15 +39,14 @@ import numpy as np
 import pandas as pd
 
 from experiments import storage
-from experiments.aggregate import parameter_columns, summarize_sweep, sweep_dir_argument
-from sim import measures
-from sim import sweep_plots as sp
+from experiments.aggregate import parameter_columns, read_tables, sweep_dir_argument
 from sim.config import from_dict, validate
 from sim.io import write_csv
 from sim.network import generate
-from sim.plots import save_figure
 from sim.rng import stream
 from sim.ties import initial_strengths
+from sim.viz import sweep_plots as sp
+from sim.viz.plots import save_figure
 
 #: Most runs whose per-run tables the Lorenz figure reads (the first representative seeds).
 MAX_TABLE_RUNS = 20
@@ -52,16 +58,6 @@ def _save(fig, data: pd.DataFrame, out: Path, name: str) -> list[Path]:
     return written
 
 
-def _representative_group(summary: pd.DataFrame, params: list[str]) -> pd.DataFrame:
-    """The ok referral runs at the middle value of every swept parameter."""
-    ok = summary[(summary["status"] == "ok") & (summary.get("mode") == "referral")]
-    for p in params:
-        values = sorted(ok[p].dropna().unique(), key=str)
-        if values:
-            ok = ok[ok[p] == values[len(values) // 2]]
-    return ok
-
-
 def figure_tasks(sweep_dir: str | Path) -> list[tuple[Callable[..., list[Path]], tuple]]:
     """The figures that apply to a sweep, each as ``(draw function, its arguments)``.
 
@@ -70,10 +66,7 @@ def figure_tasks(sweep_dir: str | Path) -> list[tuple[Callable[..., list[Path]],
     parallel.
     """
     sweep_dir = Path(sweep_dir)
-    if not (sweep_dir / "summary.parquet").exists():
-        summarize_sweep(sweep_dir)
-    summary = pd.read_parquet(sweep_dir / "summary.parquet")
-    groups = pd.read_parquet(sweep_dir / "groups.parquet")
+    summary, groups, bins = read_tables(sweep_dir)  # run_dir made absolute
     out = sweep_dir / "figures"
     tasks: list[tuple[Callable[..., list[Path]], tuple]] = []
     params = [p for p in parameter_columns(summary, sweep_dir)
@@ -94,24 +87,50 @@ def figure_tasks(sweep_dir: str | Path) -> list[tuple[Callable[..., list[Path]],
         tasks.append((draw_heatmap, (groups, gparams[0], gparams[1], out)))
     else:
         print("note: heatmap needs two swept parameters; skipped", file=sys.stderr)
-    rep = _representative_group(summary, gparams)
-    bins_file = sweep_dir / "audience_bins.parquet"
-    if bins_file.exists():
-        bins = pd.read_parquet(bins_file)
-        bins = bins[bins["run_dir"].isin(rep["run_dir"])] if len(rep) else bins
-        tasks.append((draw_per_capita, (bins, out)))
-    # Figures c and e read whole per-run tables: of the representative runs, the first
-    # MAX_TABLE_RUNS (by seed) are plenty for a curve and keep a 10,000-seed sweep cheap.
-    table_runs = list(rep["run_dir"].head(MAX_TABLE_RUNS))
-    if table_runs and storage.is_parquet_sweep(sweep_dir):  # no per-run tables kept
+    # Figures of one setting: the middle swept value of each parameter, in numeric order.
+    rep, setting = sp.representative_runs(summary, gparams)
+    if bins is not None and len(rep):
+        bins = bins[bins["run_dir"].isin(rep["run_dir"])]
+        tasks.append((draw_per_capita, (bins, rep, sp.setting_text(setting, len(rep)), out)))
+    # Figures c and e read whole per-run tables: of the runs shown, the first
+    # MAX_TABLE_RUNS (by seed) are plenty for a curve and keep a 10,000-seed sweep cheap
+    # (storage=parquet keeps no per-run tables: those few runs are run again).
+    table_runs = list(rep["run_dir"].head(MAX_TABLE_RUNS)) if len(rep) else []
+    if table_runs and storage.is_parquet_sweep(sweep_dir):
         storage.ensure_tables(sweep_dir, table_runs)
     if table_runs:
-        tasks.append((draw_lorenz, (table_runs, out)))
-        tasks.append((draw_story, (table_runs[0], out)))
+        tasks.append((draw_lorenz, (table_runs, sp.setting_text(setting, len(table_runs)),
+                                    out)))
+        first = rep.iloc[0]
+        story_setting = sp.setting_text(setting) + (
+            f"; run seed {first['seed']}" if "seed" in rep else "")
+        tasks.append((draw_story, (str(first["run_dir"]), out, story_setting)))
     if (sweep_dir / "knockout_groups.csv").exists():
-        k = int(rep["knockout.k"].iloc[0]) if "knockout.k" in rep and len(rep) else None
-        tasks.append((draw_knockout, (pd.read_csv(sweep_dir / "knockout_groups.csv"), k, out)))
+        tasks.append((draw_knockout, (pd.read_csv(sweep_dir / "knockout_groups.csv"),
+                                      knockout_k(summary), removed_per_target(summary), out)))
     return tasks
+
+
+def knockout_k(summary: pd.DataFrame) -> int | None:
+    """The swept runs' ``knockout.k`` (people removed by the ``large`` and random targets)."""
+    ok = summary[summary["status"] == "ok"]
+    for column in ("knockout.k", "n_removed"):
+        if column not in ok:
+            continue
+        rows = ok if column == "knockout.k" else ok[ok["knockout.target"] == "large"]
+        values = pd.to_numeric(rows[column], errors="coerce").dropna().unique()
+        if len(values) == 1:
+            return int(values[0])
+    return None
+
+
+def removed_per_target(summary: pd.DataFrame) -> dict[str, float]:
+    """Mean number of people each knockout target removed (``n_removed``) over its runs."""
+    ok = summary[summary["status"] == "ok"]
+    if "knockout.target" not in ok or "n_removed" not in ok:
+        return {}
+    removed = pd.to_numeric(ok["n_removed"], errors="coerce")
+    return {str(t): float(v) for t, v in removed.groupby(ok["knockout.target"]).mean().items()}
 
 
 def _draw(task: tuple[Callable[..., list[Path]], tuple]) -> list[Path]:
@@ -150,30 +169,40 @@ def draw_heatmap(groups: pd.DataFrame, x: str, y: str, out: Path) -> list[Path]:
     return _save(sp.heatmap_figure(data, x, y), data, out, "heatmap")
 
 
-def draw_per_capita(bins: pd.DataFrame, out: Path) -> list[Path]:
-    """(b) Valuable referrals per person against audience."""
+def draw_per_capita(bins: pd.DataFrame, runs: pd.DataFrame, setting: str,
+                    out: Path) -> list[Path]:
+    """(b) Valuable referrals per person against audience; the title states ``runs``' ratios.
+
+    Writes ``per_capita.csv`` (the bins drawn) and ``per_capita_ratios.csv``
+    (the small-versus-large ratios and intervals the title states).
+    """
     data = sp.per_capita_data(bins)
-    return _save(sp.per_capita_figure(data), data, out, "per_capita")
+    claims = sp.per_capita_claims(runs)
+    written = _save(sp.per_capita_figure(data, claims, setting), data, out, "per_capita")
+    written.append(write_csv(claims, out / "per_capita_ratios.csv"))
+    return written
 
 
-def draw_knockout(knockout_groups: pd.DataFrame, k: int | None, out: Path) -> list[Path]:
-    """The drop in valuable connections per knockout target."""
-    data = sp.knockout_data(knockout_groups)
+def draw_knockout(knockout_groups: pd.DataFrame, k: int | None, removed: dict[str, float],
+                  out: Path) -> list[Path]:
+    """The drop in valuable connections per knockout target (``removed``: people per target)."""
+    data = sp.knockout_data(knockout_groups, removed)
     return _save(sp.knockout_figure(data, k), data, out, "knockout")
 
 
-def draw_lorenz(run_dirs: list[str], out: Path) -> list[Path]:
+def draw_lorenz(run_dirs: list[str], setting: str, out: Path) -> list[Path]:
     """(c) Lorenz curves of audience and valuable brokerage over ``run_dirs``."""
     columns = ["audience", "credit_valuable"]
     people = pd.concat([pd.read_parquet(Path(d) / "people.parquet", columns=columns)
                         for d in run_dirs], ignore_index=True)
     data = sp.lorenz_data(people)
-    fig = sp.lorenz_figure(data, measures.gini(people["audience"].to_numpy(np.float64)),
-                           measures.gini(people["credit_valuable"].to_numpy(np.float64)))
+    indices = sp.lorenz_indices(people)
+    fig = sp.lorenz_figure(data, indices["gini_audience"], indices["concentration_credit"],
+                           setting)
     return _save(fig, data, out, "lorenz")
 
 
-def draw_story(run_dir: str | Path, out: Path) -> list[Path]:
+def draw_story(run_dir: str | Path, out: Path, setting: str = "") -> list[Path]:
     """(e) The longest valuable referral chain of ``run_dir`` on the network around it."""
     run_dir = Path(run_dir)
     closures = pd.read_parquet(run_dir / "closures.parquet")
@@ -204,7 +233,8 @@ def draw_story(run_dir: str | Path, out: Path) -> list[Path]:
     u, v, ww = u[first], v[first], ww[first]
     nodes, edges = sp.story_subgraph(u, v, ww, path, seed=config.seed)
     fig = sp.story_figure(nodes, edges, people_run["audience"].to_numpy(),
-                          chosen, people_run["is_large"].to_numpy(), seed=config.seed)
+                          chosen, people_run["is_large"].to_numpy(), seed=config.seed,
+                          setting=setting)
     data = pd.DataFrame({"position": range(len(path)), "person": path,
                          "audience": people_run["audience"].to_numpy()[path],
                          "strength_in": [np.nan, *chosen["path_strengths"]]})
@@ -221,7 +251,12 @@ def _edges_from_path(config) -> tuple[np.ndarray, np.ndarray]:
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m experiments.figures SWEEP_DIR``."""
     sweep_dir = sweep_dir_argument(argv, "Regenerate the figures of a sweep.")
-    for path in make_figures(sweep_dir):
+    try:
+        written = make_figures(sweep_dir)
+    except (OSError, ValueError, KeyError) as exc:  # a damaged folder: one line
+        print(f"error: {sweep_dir}: cannot draw the figures ({exc})", file=sys.stderr)
+        return 1
+    for path in written:
         if path.suffix == ".png":
             print(path)
     return 0

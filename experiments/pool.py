@@ -7,17 +7,36 @@ the figures in parallel: on two cores that halves the serial tail of a sweep.
 :func:`start` launches the workers early, so that they import the model while
 the main process is still composing and checking the sweep.
 
+Workers never outlive the main process: each asks the kernel to send it
+SIGTERM when its parent dies (``prctl(PR_SET_PDEATHSIG)`` on Linux) and also
+watches its parent's pid; on SIGTERM a worker unwinds (so files being written
+atomically are removed) and exits within two seconds.
+
+Only public names are used: loky's ``get_reusable_executor`` (its documented
+entry point, vendored by joblib as ``joblib.externals.loky``; joblib is pinned
+in ``pyproject.toml`` and ``tests/test_pool.py`` checks the name), the standard
+``concurrent.futures`` interface of the executor it returns, and ``psutil`` to
+wait for stopped workers.
+
 Everything here runs in order in the calling process when ``workers`` is 1.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable
+import os
+import signal
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 #: Modules a warm worker imports before its first job.
-WARM_MODULES = ("sim.run", "experiments.common", "experiments.figures")
+WARM_MODULES = ("sim.run", "experiments.jobs", "experiments.figures")
+
+#: Exit status of a process ended by SIGTERM (128 + 15), as the shell reports it.
+EXIT_TERMINATED = 143
 
 
 def worker_count(n_jobs: int | None) -> int:
@@ -56,6 +75,18 @@ def sweep_workers(config: Any) -> int:
 
 #: Seconds an idle worker waits for work before it exits (joblib's value).
 IDLE_TIMEOUT_S = 300
+#: Seconds between two looks of a worker at its parent.
+PARENT_POLL_S = 1.0
+#: Seconds a worker told to stop (SIGTERM) has to unwind before it exits regardless.
+UNWIND_S = 2.0
+
+_pool: Any = None
+_in_worker = False
+
+
+def in_worker() -> bool:
+    """Whether this process is a pool worker."""
+    return _in_worker
 
 
 def executor(workers: int) -> Any:
@@ -63,24 +94,54 @@ def executor(workers: int) -> Any:
 
     Each worker gets ``cores // workers`` BLAS/OpenMP/numba threads, as joblib
     gives its workers, so a pool never oversubscribes the machine. Calls with
-    the same ``workers`` get the same pool.
+    the same ``workers`` get the same pool; a pool broken by a killed worker is
+    replaced by a fresh one.
     """
-    import os
-
+    global _pool
     from joblib.externals.loky import get_reusable_executor
 
     threads = str(max(1, (os.cpu_count() or 1) // workers))
     env = {name: threads for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                       "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}
-    return get_reusable_executor(max_workers=workers, timeout=IDLE_TIMEOUT_S, env=env,
-                                 initializer=_ignore_interrupt)
+    _pool = get_reusable_executor(max_workers=workers, timeout=IDLE_TIMEOUT_S, env=env,
+                                  initializer=_init_worker, initargs=(os.getpid(),))
+    return _pool
 
 
-def _ignore_interrupt() -> None:
-    """Workers ignore Ctrl-C: the main process stops them (a run cut short is re-run)."""
-    import signal
+def _exit_with_parent(parent: int) -> None:
+    """Have the kernel send SIGTERM to this process when its parent dies (Linux)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
 
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+
+    def watch() -> None:  # everywhere, and for a parent that died before prctl
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+def _on_terminate(signum: int, frame: Any) -> None:
+    """SIGTERM in a worker: unwind the job (atomic writes remove their temporary files)."""
+    timer = threading.Timer(UNWIND_S, os._exit, args=(EXIT_TERMINATED,))
+    timer.daemon = True
+    timer.start()
+    raise SystemExit(EXIT_TERMINATED)
+
+
+def _init_worker(parent: int) -> None:
+    """Set up a worker: ignore Ctrl-C (the main process stops it), end with its parent."""
+    global _in_worker
+    _in_worker = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_terminate)
+    _exit_with_parent(parent)
 
 
 def _import(names: tuple[str, ...]) -> None:
@@ -116,8 +177,6 @@ def import_in_background(modules: tuple[str, ...] = END_MODULES) -> None:
     tables and figures code then (~2 s of pandas, Mesa, matplotlib) takes it
     off the start and the end of the sweep, where the workers would wait.
     """
-    import threading
-
     threading.Thread(target=_import, args=(modules,), name="import-end-modules",
                      daemon=True).start()
 
@@ -129,8 +188,6 @@ def _quiet_pool_thread() -> None:
     half-removed bookkeeping (a ``KeyError`` traceback) as the process exits;
     the sweep's state is in its folders either way.
     """
-    import threading
-
     previous = threading.excepthook
 
     def hook(args: Any) -> None:
@@ -141,27 +198,43 @@ def _quiet_pool_thread() -> None:
     threading.excepthook = hook
 
 
-def stop() -> None:
+def _worker_processes() -> list[Any]:
+    """This process's loky workers (children running loky's worker entry point)."""
+    try:
+        import psutil
+
+        children = psutil.Process().children(recursive=False)
+    except Exception:  # noqa: BLE001
+        return []
+    workers = []
+    for child in children:
+        with contextlib.suppress(Exception):
+            if any("popen_loky" in part for part in child.cmdline()):
+                workers.append(child)
+    return workers
+
+
+def stop(wait: float = 5.0) -> None:
     """Shut the pool down now, ending its workers and any work in progress; never raises.
 
     Used once the pool's work is done (the end of a sweep, saving ~0.5 s of
-    winding down), and when it must not go on (bad input, Ctrl-C).
+    winding down), and when it must not go on (bad input, Ctrl-C, SIGTERM).
+    Waits up to ``wait`` seconds for the workers to be gone.
     """
+    global _pool
+    pool, _pool = _pool, None
     try:
-        from joblib.externals.loky import reusable_executor
-        from joblib.externals.loky.backend.utils import kill_process_tree
-
-        pool = getattr(reusable_executor, "_executor", None)
-        if pool is None:
-            return
-        workers = list(getattr(pool, "_processes", {}).values())
-        _quiet_pool_thread()
-        pool.shutdown(wait=False, kill_workers=True)
-        # The pool kills its workers from a thread of its own; end them here too, so
-        # that none outlives a process about to exit (e.g. on Ctrl-C).
+        workers = _worker_processes()
+        if pool is not None:
+            _quiet_pool_thread()
+            pool.shutdown(wait=False, kill_workers=True)
         for worker in workers:
-            with contextlib.suppress(ProcessLookupError, OSError):
-                kill_process_tree(worker)
+            with contextlib.suppress(Exception):
+                worker.kill()
+        if workers:
+            import psutil
+
+            psutil.wait_procs(workers, timeout=wait)
     except Exception:  # noqa: BLE001  (stopping early is an optimisation, never an error)
         pass
 
@@ -177,3 +250,81 @@ def pool_map[T, R](fn: Callable[[T], R], items: Iterable[T], workers: int = 1) -
         return [fn(x) for x in items]
     pool = executor(workers)
     return [future.result() for future in [pool.submit(fn, x) for x in items]]
+
+
+def run_surviving[T, R](fn: Callable[[T], R], items: Iterable[T], workers: int,
+                        lost: Callable[[T], R], *,
+                        on_first: Callable[[], None] | None = None,
+                        warn: Callable[[str], None] | None = None) -> Iterator[tuple[T, R]]:
+    """``(item, fn(item))`` as they finish, over ``workers`` processes; survive dying workers.
+
+    The one policy for a worker process that dies (the out-of-memory killer's
+    SIGKILL, a crash in compiled code), used by the sweep launcher and by
+    every shard of a SLURM sweep. A dead worker breaks the whole pool and
+    fails the items in flight: those are run again once, together, in a
+    fresh pool; if the pool breaks again, they run one at a time, and an item
+    whose worker dies while it runs alone is given ``lost(item)`` (its
+    failure record) while the others go on. Items not yet started are never
+    affected. At most ``2 * workers`` items are in flight at once, and this
+    process wakes every second, so a signal (SIGTERM) is handled promptly.
+
+    Args:
+        fn: An importable (module-level) function of one item.
+        items: The items, in the order to start them.
+        workers: Pool processes (>= 2; use a plain loop for one).
+        lost: The result of an item that killed its worker on its own.
+        on_first: Called once, after the first result (the workers are busy then).
+        warn: Told, in one line, when a worker died.
+
+    Yields:
+        ``(item, result)`` in the order results arrive.
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    first = [True]
+
+    def batch(queue: deque[T]) -> Iterator[tuple[T, R]]:
+        """Run ``queue`` in the pool until it is empty or the pool breaks; return the lost."""
+        pool = executor(workers)
+        inflight: dict[Any, T] = {}
+        broken: list[T] = []
+        while inflight or (queue and not broken):
+            while queue and not broken and len(inflight) < 2 * workers:
+                item = queue.popleft()
+                inflight[pool.submit(fn, item)] = item
+            finished, _ = wait(inflight, timeout=1.0, return_when=FIRST_COMPLETED)
+            for future in finished:
+                item = inflight.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    broken.append(item)
+                    continue
+                if first[0] and on_first is not None:
+                    on_first()
+                first[0] = False
+                yield item, result
+        if broken:
+            stop()
+        return broken
+
+    def tell(count: int, alone: bool) -> None:
+        if warn is not None:
+            warn(f"a worker process died (killed, e.g. out of memory); {count} unfinished "
+                 f"run(s) run again{', one at a time' if alone else ''}")
+
+    queue = deque(items)
+    while queue:
+        suspects = yield from batch(queue)
+        if not suspects:
+            continue
+        tell(len(suspects), alone=False)
+        again = yield from batch(deque(suspects))
+        if not again:
+            continue
+        tell(len(again), alone=True)
+        for item in again:
+            alone = yield from batch(deque([item]))
+            if alone:
+                yield item, lost(item)

@@ -13,13 +13,14 @@ script) with Hydra overrides, e.g.::
 Everything goes into Hydra's output folder (``outputs/<date>/<time>``):
 ``metrics.json``, the tables as Parquet (and CSV), and in referral mode the
 figure ``small_vs_large.png`` (+ ``.svg``). The summary and the folder are
-printed. Bad input gives one line on stderr and exit status 2, with nothing
-written.
+printed (the summary also goes to the folder's ``run.log``). Bad input gives
+one line on stderr and exit status 2, with nothing written.
 
-In a ``-m`` sweep each job runs with :func:`experiments.common.sweep_job`: a
-job that fails is recorded (``status: failed`` and its error in
-``metrics.json``) and the others go on; at the end the sweep is aggregated
-(``experiments.callbacks.Aggregate``).
+Before anything is written, :class:`experiments.preflight.Preflight` checks the
+config (every point of a ``-m`` sweep) and the output folder. In a sweep each
+job runs with :func:`experiments.jobs.sweep_job`: a job that fails is recorded
+(``status: failed`` and its error in ``metrics.json``) and the others go on;
+at the end the sweep is aggregated (``experiments.callbacks.Aggregate``).
 """
 
 from __future__ import annotations
@@ -33,15 +34,10 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from experiments import schema  # noqa: F401  (registers the config schema)
-from experiments.common import (
-    CONF_DIR,
-    cli,
-    discard_on_bad_input,
-    output_dir,
-    run_and_save,
-    sweep_job,
-    to_config,
-)
+from experiments.cli import cli
+from experiments.convert import to_config
+from experiments.jobs import output_dir, run_and_save, sweep_job
+from experiments.schema import CONF_DIR
 
 
 # config_path is conf/ next to this package, i.e. "../conf", given absolute (see CONF_DIR)
@@ -51,16 +47,14 @@ def app(cfg: DictConfig) -> dict[str, Any]:
     folder = output_dir()
     if HydraConfig.get().mode == RunMode.MULTIRUN:
         return sweep_job(cfg, folder)
-    with discard_on_bad_input(folder):
-        config = to_config(cfg)
-        result = run_and_save(config, folder, progress=sys.stderr.isatty())
+    result = run_and_save(to_config(cfg), folder, progress=sys.stderr.isatty())
     print(result.summary())
     print(folder, flush=True)
     return result.metrics
 
 
 def main() -> None:
-    """Console entry point: run :func:`app`, bad input exits with status 2."""
+    """Console entry point: run :func:`app`; bad input exits with status 2."""
     cli(app)
 
 

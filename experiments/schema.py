@@ -16,8 +16,10 @@ ranges and choices are checked afterwards by :func:`sim.config.validate`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import OmegaConf
 
 from sim.config import Config, NetworkConfig
 
@@ -44,6 +46,11 @@ class AppConfig(Config):
     storage_tables: bool = False
 
 
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+"""The project's Hydra configs. An absolute path, so the apps find it from any working
+directory and also when started by the console script (Hydra resolves a relative
+``config_path`` against the package ``conf`` there, which is not importable)."""
+
 #: Keys of :class:`AppConfig` that are not model parameters.
 APP_KEYS = ("resume", "sweep_name", "storage", "storage_tables")
 
@@ -51,11 +58,26 @@ SCHEMA_NAME = "config_schema"
 NETWORK_SCHEMA_NAME = "network_schema"
 
 
+#: Name of the resolver that makes a run folder's name safe (``conf/config.yaml``).
+DIRNAME_RESOLVER = "safe_dirname"
+
+
+def safe_dirname(text: str) -> str:
+    """One folder name from a run's overrides: slashes and backslashes are escaped (``%2F``).
+
+    A swept value with a slash (``network.path=../data/x.txt``) must not move the
+    run folder out of its sweep. An empty name (no overrides) becomes ``run``.
+    """
+    text = str(text).replace("%", "%25").replace("/", "%2F").replace("\\", "%5C")
+    return text or "run"
+
+
 def register() -> ConfigStore:
-    """Store the schemas (idempotent) and return the ConfigStore."""
+    """Store the schemas and the folder-name resolver (idempotent); return the ConfigStore."""
     cs = ConfigStore.instance()
     cs.store(name=SCHEMA_NAME, node=AppConfig)
     cs.store(group="network", name=NETWORK_SCHEMA_NAME, node=NetworkConfig)
+    OmegaConf.register_new_resolver(DIRNAME_RESOLVER, safe_dirname, replace=True)
     return cs
 
 

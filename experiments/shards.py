@@ -26,34 +26,24 @@ import os
 import signal
 import sys
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, wait
 from pathlib import Path
 from typing import Any
 
 from experiments import storage
-
-
-def _sweep_exists_error() -> type[Exception]:
-    from hydra_plugins.influencer_sim_launcher.launcher import SweepExistsError
-
-    return SweepExistsError
-
 
 # --- planning ----------------------------------------------------------------------------
 
 
 def plan(config: Any, job_overrides: Sequence[Sequence[str]], initial_job_idx: int = 0
          ) -> tuple[Path, str, list[str], list[tuple[int, str, list[str]]]]:
-    """What a sweep still has to run.
+    """What a sweep still has to run (``Preflight`` has refused finished runs without resume).
 
     Returns:
         ``(sweep folder, storage, every run id, jobs to run as (number, id, overrides))``.
 
     Raises:
-        ConfigError: A bad ``storage``, a run naming the ids cannot follow, or
-            finished runs in the folder without ``resume=true``.
+        ConfigError: A bad ``storage``, or a run naming the ids cannot follow.
     """
     kind = storage.storage_of(config)
     how = storage.naming(config)
@@ -62,15 +52,9 @@ def plan(config: Any, job_overrides: Sequence[Sequence[str]], initial_job_idx: i
             for i, o in enumerate(job_overrides)]
     ids = [rid for _, rid, _ in jobs]
     done = storage.finished_ids(sweep_dir, kind, ids) if sweep_dir.exists() else set()
-    done &= set(ids)
-    if done and not bool(config.get("resume", False)):
-        raise _sweep_exists_error()(
-            str(sweep_dir),
-            f"already holds {len(done)} finished run(s) of this sweep; add resume=true to "
-            "run only what is missing, or choose another sweep_name")
     todo = [job for job in jobs if job[1] not in done]
     if done:
-        print(f"resuming {sweep_dir}: {len(done)} finished, {len(todo)} to run",
+        print(f"resuming {sweep_dir}: {len(done & set(ids))} finished, {len(todo)} to run",
               file=sys.stderr)
     return sweep_dir, kind, ids, todo
 
@@ -79,11 +63,12 @@ def compose(config: Any, todo: Sequence[tuple[int, str, list[str]]]
             ) -> tuple[dict[str, bytes], list[dict[str, Any]]]:
     """Jobs of ``todo``, ready to run anywhere, and the base configs they start from.
 
-    As in :func:`experiments.common.sweep_configs`, the config groups a job
-    chooses (``network=...``) are composed once per combination, here; the
-    job's plain value overrides (``seed=3``) are applied to a copy of that base
-    where the job runs (:func:`job_config`), so a login node never composes
-    100,000 configs. Bases travel pickled (with their schema), by digest.
+    The jobs are split by :class:`experiments.preflight.JobComposer` (the one
+    way jobs are composed): each distinct base (config groups and ``+``/``~``
+    overrides) is composed once, here; the job's plain value overrides
+    (``seed=3``) are applied to a copy of its base where the job runs
+    (:func:`job_config`), so a login node never composes 100,000 configs.
+    Bases travel pickled, by digest.
 
     Returns:
         ``(bases by digest, jobs)``; a job is ``{"num", "run_id", "overrides",
@@ -92,32 +77,21 @@ def compose(config: Any, todo: Sequence[tuple[int, str, list[str]]]
     import hashlib
     import pickle
 
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from experiments.preflight import JobComposer
 
-    from experiments.common import sweep_configs
-
-    loader = GlobalHydra.instance().config_loader()
-    parser = OverridesParser.create(config_loader=loader)
-    repository = getattr(loader, "repository", None)
+    composer = JobComposer(config)
     digests: dict[tuple[str, ...], str] = {}
     bases: dict[str, bytes] = {}
     jobs = []
     for num, rid, overrides in todo:
-        parsed = parser.parse_overrides(list(overrides))
-        structural = tuple(
-            str(o.input_line) for o in parsed
-            if repository is None or o.package is not None or o.is_delete()
-            or repository.group_exists(o.key_or_group))
+        structural, plain = composer.split(list(overrides))
         if structural not in digests:
-            base = next(iter(sweep_configs(config, [list(structural)])))
-            payload = pickle.dumps(base, protocol=pickle.HIGHEST_PROTOCOL)
+            payload = pickle.dumps(composer.base(structural), protocol=pickle.HIGHEST_PROTOCOL)
             digests[structural] = hashlib.sha256(payload).hexdigest()[:16]
             bases[digests[structural]] = payload
         jobs.append({"num": num, "run_id": rid, "overrides": list(overrides),
                      "base": digests[structural],
-                     "values": [str(o.input_line) for o in parsed
-                                if str(o.input_line) not in structural]})
+                     "values": [str(o.input_line) for o in plain]})
     return bases, jobs
 
 
@@ -130,12 +104,12 @@ def job_config(job: dict[str, Any], base: bytes) -> Any:
     import copy
     import pickle
 
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from experiments.preflight import apply_values
 
     if job["base"] not in _BASES:
         _BASES[job["base"]] = pickle.loads(base)
     cfg = copy.deepcopy(_BASES[job["base"]])
-    ConfigLoaderImpl._apply_overrides_to_config(_parser().parse_overrides(job["values"]), cfg)
+    apply_values(_parser().parse_overrides(job["values"]), cfg)
     return cfg
 
 
@@ -155,33 +129,43 @@ def execute(job: dict[str, Any], base: bytes, sweep_dir: str, kind: str, tables:
 
     ``parquet``: the run's row (:func:`experiments.storage.run_row`).
     ``folders``: the run writes its folder as a Hydra job would (``.hydra/``
-    with its overrides and config, tables, ``metrics.json``), and
-    ``{"run_id", "status"}`` comes back.
+    with its overrides and config, then :func:`experiments.jobs.sweep_job`:
+    tables and ``metrics.json``), and ``{"run_id", "status"}`` comes back.
     """
+    cfg, error = None, None
     try:
         cfg = job_config(job, base)
     except Exception as exc:  # noqa: BLE001  (Preflight checked every job; recorded if not)
-        cfg, error = None, exc
+        error = exc
     if kind == "parquet":
         if cfg is None:
-            return storage.failed_row(job["run_id"], job["overrides"], {}, error, 0.0), None
+            return storage.failed_row(job["run_id"], job["overrides"], None, None, error,
+                                      0.0), None
         return storage.run_row(job["run_id"], job["overrides"], cfg, sweep_dir, tables)
     from omegaconf import OmegaConf
 
-    from experiments.common import sweep_job
+    from experiments.jobs import sweep_job
     from sim.io import write_text
 
     folder = Path(sweep_dir) / job["run_id"]
     if cfg is None:
-        row = storage.failed_row(job["run_id"], job["overrides"], {}, error, 0.0)
-        write_text(json.dumps({"status": "failed", "error": row["error"], "config": {}}),
-                   folder / "metrics.json")
+        _record_failed(folder, storage.failed_row(job["run_id"], job["overrides"], None, None,
+                                                  error, 0.0)["error"])
         return {"run_id": job["run_id"], "status": "failed"}, None
     write_text(OmegaConf.to_yaml(job["overrides"]), folder / ".hydra" / "overrides.yaml")
     write_text(OmegaConf.to_yaml(cfg), folder / ".hydra" / "config.yaml")
-    storage._inject_faults(cfg.get("seed"))
     result = sweep_job(cfg, folder)
     return {"run_id": job["run_id"], "status": result.get("status", "ok")}, None
+
+
+def _record_failed(folder: Path, error: str) -> None:
+    """``metrics.json`` of a run that failed before it had a config (folder storage)."""
+    from experiments.jobs import failure_record
+    from sim.io import remove_stale_temps, write_json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(folder, older_than=0.0)
+    write_json(failure_record(None, None, error), folder / "metrics.json")
 
 
 # --- a list of jobs ------------------------------------------------------------------------
@@ -265,83 +249,46 @@ def run_jobs(jobs: Sequence[dict[str, Any]], bases: dict[str, bytes], sweep_dir:
     return counts
 
 
-class WorkerDiedError(RuntimeError):
-    """A run's worker process died, also when the run was tried again alone."""
+#: What a run whose worker process died is recorded with (after it ran again alone).
+WORKER_DIED = ("WorkerDied: the worker process running this run died (killed by a signal, "
+               "e.g. by the out-of-memory killer); the other runs went on")
 
 
-#: What a run whose worker process died is recorded with (after a second try alone).
-WORKER_DIED = ("WorkerDiedError: the worker process running it died twice (killed by the "
-               "system, e.g. out of memory: ask for more memory per shard, or fewer workers)")
+def _execute_task(task: tuple[dict[str, Any], bytes, str, str, bool]) -> tuple[dict[str, Any],
+                                                                                 Any]:
+    return execute(*task)
 
 
 def _run_in_pool(jobs: Sequence[dict[str, Any]], bases: dict[str, bytes], sweep_dir: str,
                  kind: str, tables: bool, workers: int, record: Callable[[Any], None],
                  after_first: Callable[[], None] | None,
                  say: Callable[[str], None] | None) -> None:
-    """Run ``jobs`` in the pool, at most two per worker in flight at a time.
+    """Run ``jobs`` in the pool with the launcher's policy for dying workers.
 
-    A worker process that dies (out of memory, a crash in compiled code) breaks
-    the pool and fails the jobs in flight. Those few are then run again one at
-    a time, each in a fresh one-worker pool: a run that kills its worker again
-    is recorded as failed (:data:`WORKER_DIED`) and the others go on in a fresh
-    pool, so one such run never stops its shard.
+    :func:`experiments.pool.run_surviving`: the runs a dead worker took down run
+    again, then one at a time; a run that kills its worker alone is recorded
+    as failed (:data:`WORKER_DIED`) and the shard goes on.
     """
-    from concurrent.futures.process import BrokenProcessPool
-
     from experiments import pool
 
-    queue = deque(jobs)
-    first = True
-    while queue:
-        executor = pool.executor(workers)
-        inflight: dict[Any, dict[str, Any]] = {}
-        suspects: list[dict[str, Any]] = []
-        while inflight or (queue and not suspects):
-            while queue and not suspects and len(inflight) < 2 * workers:
-                job = queue.popleft()
-                inflight[executor.submit(execute, job, bases[job["base"]], sweep_dir, kind,
-                                         tables)] = job
-            # Wake up every second: a SIGTERM that lands on one of the pool's
-            # threads is handled by this (main) thread only when it runs.
-            finished, _ = wait(inflight, timeout=1.0, return_when=FIRST_COMPLETED)
-            for future in finished:
-                job = inflight.pop(future)
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    suspects.append(job)
-                    continue
-                if first and after_first is not None:
-                    after_first()
-                first = False
-                record(result)
-        if not suspects:
-            continue
-        pool.stop()
-        if say is not None:
-            say(f"a worker process died; running its {len(suspects)} unfinished run(s) again, "
-                "one at a time")
-        for job in suspects:
-            try:
-                record(pool.executor(1).submit(execute, job, bases[job["base"]], sweep_dir,
-                                               kind, tables).result())
-            except BrokenProcessPool:
-                pool.stop()
-                record(_died(job, sweep_dir, kind))
-        pool.stop()
+    def lost(task: tuple[dict[str, Any], bytes, str, str, bool]) -> tuple[dict[str, Any], None]:
+        return _died(task[0], sweep_dir, kind)
+
+    tasks = [(job, bases[job["base"]], sweep_dir, kind, tables) for job in jobs]
+    for _task, result in pool.run_surviving(_execute_task, tasks, workers, lost,
+                                            on_first=after_first,
+                                            warn=(lambda line: say(line)) if say else None):
+        record(result)
 
 
 def _died(job: dict[str, Any], sweep_dir: str, kind: str) -> tuple[dict[str, Any], None]:
-    """The failed result of a run whose worker died twice."""
-    from sim.io import write_text
-
-    row = storage.failed_row(job["run_id"], job["overrides"], {},
-                             WorkerDiedError(WORKER_DIED.split(": ", 1)[1]), 0.0)
+    """The failed result of a run whose worker died while it ran alone."""
+    print(f"warning: {job['run_id']}: run recorded as failed: {WORKER_DIED}", file=sys.stderr)
     if kind == "folders":
-        write_text(json.dumps({"status": "failed", "error": WORKER_DIED, "config": {}}),
-                   Path(sweep_dir) / job["run_id"] / "metrics.json")
+        _record_failed(Path(sweep_dir) / job["run_id"], WORKER_DIED)
         return {"run_id": job["run_id"], "status": "failed"}, None
-    return row, None
+    return storage.failed_row(job["run_id"], job["overrides"], None, None, WORKER_DIED,
+                              0.0), None
 
 
 def _counts_text(counts: dict[str, int]) -> str:
@@ -352,10 +299,11 @@ def launch_local(config: Any, job_overrides: Sequence[Sequence[str]], initial_jo
                  workers: int, progress: bool) -> list[Any]:
     """The local launcher's sweep with ``storage=parquet``: one shard in this process's pool.
 
-    No Hydra job folders: each job's config is composed once here (the fast
-    path of :func:`experiments.common.sweep_configs`) and its row written into
+    No Hydra job folders: each job's config is composed once here
+    (:class:`experiments.preflight.JobComposer`) and its row written into
     this process's parts.
     """
+    from experiments.cleanup import created
     from experiments.pool import import_in_background
 
     sweep_dir, kind, ids, todo = plan(config, job_overrides, initial_job_idx)
@@ -363,6 +311,7 @@ def launch_local(config: Any, job_overrides: Sequence[Sequence[str]], initial_jo
     storage.write_manifest(sweep_dir, ids)
     (sweep_dir / storage.RUNS_PARTS).mkdir(parents=True, exist_ok=True)
     if todo:
+        created.forget()  # runs start: the sweep's folder and files are its output now
         bases, jobs = compose(config, todo)
         try:
             run_jobs(jobs, bases, sweep_dir, kind, tables=storage.keeps_tables(config),

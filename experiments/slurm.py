@@ -231,6 +231,9 @@ def submit(config: Any, settings: Any, job_overrides: Sequence[Sequence[str]],
                           + " ".join(proc.stderr.split()))
     job = proc.stdout.strip().split(";")[0]
     write_text(job + "\n", sub_dir / "job_id")
+    from experiments.cleanup import created
+
+    created.forget()  # submitted: the sweep's folder and files are its output now
     print(f"submitted {len(todo):,} runs in {len(sizes)} shard(s) of up to {max(sizes)} as SLURM "
           f"job {job} ({sub_dir.name}); follow it with: python -m experiments.status "
           f"{sweep_dir}", flush=True)

@@ -94,9 +94,11 @@ def naming(config: Any) -> tuple[list[str], str, str]:
     """
     from omegaconf import OmegaConf
 
+    from hydra_plugins.influencer_sim_launcher.launcher import FAST_SUBDIR
+
     subdir = OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir")
-    if subdir != "${hydra.job.override_dirname}":
-        raise ConfigError("hydra.sweep.subdir", "must stay ${hydra.job.override_dirname} with "
+    if subdir != FAST_SUBDIR:
+        raise ConfigError("hydra.sweep.subdir", f"must stay {FAST_SUBDIR} with "
                           "storage=parquet or hydra/launcher=slurm (runs are named by their "
                           f"overrides); got {subdir!r}")
     dirname = config.hydra.job.config.override_dirname
@@ -104,14 +106,10 @@ def naming(config: Any) -> tuple[list[str], str, str]:
 
 
 def run_id(overrides: Sequence[str], how: tuple[list[str], str, str]) -> str:
-    """The id of the run with ``overrides``: the folder name Hydra gives it."""
-    from hydra._internal.config_loader_impl import get_overrides_dirname
+    """The id of the run with ``overrides``: the folder name the launcher gives it."""
+    from hydra_plugins.influencer_sim_launcher.launcher import run_folder_name
 
-    from experiments.aggregate import _override_parser
-
-    parsed = [o for o in _override_parser().parse_overrides(list(overrides))
-              if not o.is_hydra_override()]
-    return get_overrides_dirname(parsed, *how)
+    return run_folder_name(overrides, *how)
 
 
 def write_manifest(sweep_dir: Path, ids: Iterable[str]) -> None:
@@ -301,7 +299,7 @@ def run_row(run: str, overrides: Sequence[str], cfg: Any, sweep_dir: str | os.Pa
     """Run one job of a parquet-storage sweep and return ``(row, audience bins or None)``.
 
     A failure of any kind is returned as a row with ``status: failed`` and the
-    error, exactly as :func:`experiments.common.sweep_job` records it in a
+    error, exactly as :func:`experiments.jobs.sweep_job` records it in a
     folder; it is never raised.
 
     Args:
@@ -313,7 +311,9 @@ def run_row(run: str, overrides: Sequence[str], cfg: Any, sweep_dir: str | os.Pa
     """
     from omegaconf import DictConfig, OmegaConf
 
-    from experiments.common import FAIL_SEEDS_ENV, to_config
+    from experiments import jobs
+    from experiments.convert import to_config
+    from sim.config import to_dict
     from sim.io import json_dumps
 
     if not isinstance(cfg, DictConfig):
@@ -323,13 +323,10 @@ def run_row(run: str, overrides: Sequence[str], cfg: Any, sweep_dir: str | os.Pa
     row: dict[str, Any] = {"run_id": run, "overrides": json.dumps(list(overrides)),
                            "writer": writer_name()}
     bins = None
+    config = None
     try:
         config = to_config(cfg)
-        _inject_faults(config.seed)
-        failing = os.environ.get(FAIL_SEEDS_ENV, "")
-        if str(config.seed) in {s.strip() for s in failing.split(",") if s.strip()}:
-            raise RuntimeError(f"injected failure for seed {config.seed} ({FAIL_SEEDS_ENV})")
-        from sim.config import to_dict
+        jobs._inject_faults(config)
         from sim.run import run as sim_run
 
         result = sim_run(config)
@@ -343,22 +340,34 @@ def run_row(run: str, overrides: Sequence[str], cfg: Any, sweep_dir: str | os.Pa
             bins = measures.audience_bins(result.people[["audience", "credit_valuable"]])
             bins.insert(0, "run_id", run)
     except Exception as exc:  # recorded, not raised: one bad run must not stop a sweep
-        return failed_row(run, overrides, OmegaConf.to_container(cfg, resolve=False), exc,
-                          time.perf_counter() - t0), None
+        return failed_row(run, overrides, cfg, config, exc, time.perf_counter() - t0), None
     row.update(seconds=time.perf_counter() - t0, finished_at=time.time())
     return row, bins
 
 
-def failed_row(run: str, overrides: Sequence[str], container: Any, exc: BaseException,
-               seconds: float) -> dict[str, Any]:
-    """The row of a failed run: its error as :func:`experiments.common.sweep_job` words it."""
+def failed_row(run: str, overrides: Sequence[str], cfg: Any, config: Any,
+               exc: BaseException | str, seconds: float) -> dict[str, Any]:
+    """The row of a failed run, as :func:`experiments.jobs.sweep_job` records one.
+
+    Error and config as in :func:`experiments.jobs.failure_record`.
+
+    Args:
+        run: The run's id.
+        overrides: Its overrides.
+        cfg: Its composed config (a DictConfig) or None.
+        config: Its :class:`sim.config.Config` if it got that far, else None.
+        exc: The error, or its line (``Type: message``).
+        seconds: Time spent (s).
+    """
     import logging
 
-    from experiments.common import _one_line
+    from experiments.errors import one_line
+    from experiments.jobs import failure_record
     from sim.io import json_dumps
 
-    error = f"{type(exc).__name__}: {_one_line(str(exc))}"
+    error = exc if isinstance(exc, str) else f"{type(exc).__name__}: {one_line(str(exc))}"
     logging.getLogger(__name__).error("run failed: %s", error)
+    container = failure_record(cfg, config, error).get("config", {})
     seed = container.get("seed") if isinstance(container, dict) else None
     return {"run_id": run, "overrides": json.dumps(list(overrides)), "writer": writer_name(),
             "status": "failed", "error": error, "seed": seed if isinstance(seed, int) else None,
@@ -376,70 +385,43 @@ def quiet_mesa() -> None:
     logging.getLogger("MESA").setLevel(logging.WARNING)
 
 
-#: Fault injection for tests: seeds whose runs hang (comma-separated), so that a
-#: test can stop a shard in the middle (``scancel``).
-HANG_SEEDS_ENV = "INFLUENCER_SIM_HANG_SEEDS"
-
-
-#: Fault injection for tests: seeds whose runs kill their own (pool worker) process.
-CRASH_SEEDS_ENV = "INFLUENCER_SIM_CRASH_SEEDS"
-
-
-def _inject_faults(seed: int) -> None:
-    def listed(name: str) -> bool:
-        return str(seed) in {s.strip() for s in os.environ.get(name, "").split(",") if s.strip()}
-
-    if listed(CRASH_SEEDS_ENV):
-        import signal
-
-        os.kill(os.getpid(), signal.SIGKILL)
-    if listed(HANG_SEEDS_ENV):
-        while True:
-            time.sleep(3600)
-
-
 # --- the summary's rows ----------------------------------------------------------------
 
 
 def collect(sweep_dir: str | os.PathLike, quiet: bool = False
-            ) -> tuple[list[dict[str, Any]], list[Any], set[str]]:
-    """The summary rows of a parquet-storage sweep, as :mod:`experiments.aggregate` builds them.
+            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Any]]:
+    """The summary rows of a parquet-storage sweep, as :mod:`experiments.aggregate` reads folders.
+
+    Each run gives what :func:`experiments.aggregate.read_metrics` gives for its
+    folder: its metrics, ``status``, ``error`` and its flattened config, and a
+    ``run_dir`` relative to the sweep folder (the run's id, its folder's name).
 
     Returns:
-        ``(rows, audience-bin tables, swept keys)``, rows in the order of their
-        run folders' paths, as the folder storage reads them.
+        ``(rows, flattened configs, audience-bin tables)``, rows in the order of
+        their run folders' names, as the folder storage reads them.
     """
     import pyarrow.compute as pc
 
-    from experiments.aggregate import parameters_of
+    from experiments.aggregate import _flat
 
     sweep_dir = Path(sweep_dir)
-    table = latest_rows(read_parts(sweep_dir, ["run_id", "status", "error", "seed",
-                                               "overrides", "metrics", "finished_at"],
-                                   warn=not quiet))
+    table = latest_rows(read_parts(sweep_dir, ["run_id", "status", "error", "metrics",
+                                               "config", "finished_at"], warn=not quiet))
     if table is None:
-        return [], [], set()
+        return [], [], []
     data = {name: table[name].to_pylist()
-            for name in ("run_id", "status", "error", "seed", "overrides", "metrics")}
-    # The order of the run folders' paths (a path sorts by its parts), as folders are read.
-    order = sorted(range(table.num_rows), key=lambda i: tuple(data["run_id"][i].split("/")))
-    prefix = str(sweep_dir) + os.sep
+            for name in ("run_id", "status", "error", "metrics", "config")}
+    order = sorted(range(table.num_rows), key=lambda i: data["run_id"][i])
     rows: list[dict[str, Any]] = []
-    keys: set[str] = set()
-    params_cache: dict[str, dict[str, Any]] = {}
+    configs: list[dict[str, Any]] = []
     for i in order:
-        text = data["overrides"][i]
-        if text not in params_cache:
-            params_cache[text] = parameters_of(json.loads(text))
-        params = params_cache[text]
-        keys.update(params)
-        row: dict[str, Any] = dict(params)
-        row.update(json.loads(data["metrics"][i]))
+        row: dict[str, Any] = json.loads(data["metrics"][i])
         row["status"] = data["status"][i]
         row["error"] = data["error"][i] or ""
-        row.setdefault("seed", data["seed"][i])
-        row["run_dir"] = prefix + data["run_id"][i]
+        row["run_dir"] = data["run_id"][i]
         rows.append(row)
+        config = json.loads(data["config"][i])
+        configs.append(_flat(config) if isinstance(config, dict) else {})
     bins = []
     bins_table = read_parts(sweep_dir, which=BINS_PARTS, warn=not quiet)
     if bins_table is not None and bins_table.num_rows:
@@ -451,9 +433,9 @@ def collect(sweep_dir: str | os.PathLike, quiet: bool = False
         position = {rid: n for n, rid in enumerate(ok_ids)}
         frame["_order"] = frame["run_id"].map(position)
         frame = frame.sort_values("_order", kind="stable").drop(columns="_order")
-        frame.insert(0, "run_dir", [prefix + r for r in frame["run_id"]])
-        bins = [frame.drop(columns="run_id").reset_index(drop=True)]
-    return rows, bins, keys
+        frame = frame.rename(columns={"run_id": "run_dir"}).reset_index(drop=True)
+        bins = [frame]
+    return rows, configs, bins
 
 
 def _string_array(values: list[str]) -> Any:
@@ -465,7 +447,7 @@ def _string_array(values: list[str]) -> Any:
 # --- tables of representative runs, for the figures ------------------------------------
 
 
-def ensure_tables(sweep_dir: str | os.PathLike, run_dirs: Iterable[str],
+def ensure_tables(sweep_dir: str | os.PathLike, run_dirs: Iterable[str | os.PathLike],
                   say: bool = True) -> None:
     """Make sure each of ``run_dirs`` holds the run's tables, re-running it if needed.
 
@@ -476,10 +458,10 @@ def ensure_tables(sweep_dir: str | os.PathLike, run_dirs: Iterable[str],
     from sim.config import from_dict, validate
 
     sweep_dir = Path(sweep_dir)
-    wanted = [Path(d) for d in run_dirs if not (Path(d) / "metrics.json").exists()]
+    wanted = [sweep_dir / d for d in run_dirs if not (sweep_dir / d / "metrics.json").exists()]
     if not wanted:
         return
-    ids = {str(d.relative_to(sweep_dir)) for d in wanted}
+    ids = {d.name for d in wanted}
     table = latest_rows(read_parts(sweep_dir, ["run_id", "status", "config", "finished_at"]))
     configs = {r: c for r, c, s in zip(table["run_id"].to_pylist(), table["config"].to_pylist(),
                                        table["status"].to_pylist(), strict=True)

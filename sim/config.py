@@ -16,19 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, get_args, get_origin, get_type_hints
 
-NETWORKS = (
-    "default",
-    "erdos_renyi",
-    "barabasi_albert",
-    "holme_kim",
-    "watts_strogatz",
-    "configuration",
-    "edgelist",
-    "karate",
-)
 MODES = ("referral", "cascade")
 CREDIT_RULES = ("broker", "chain")
 KNOCKOUT_TARGETS = ("none", "large", "small_random", "small_audience")
@@ -101,7 +94,8 @@ class NetworkConfig:
     Parameters that a generator does not use are ignored by it.
 
     Attributes:
-        name: Generator, one of :data:`NETWORKS`.
+        name: Generator, one of :data:`NETWORKS` (the names registered with
+            :func:`sim.network.generator`).
         mean_degree: Target mean audience (ties per person). Default 10, the
             order of active ties per user in online social networks.
         degree_exponent: Power-law exponent of the audience distribution for
@@ -330,17 +324,18 @@ class Config:
 # --- validation -----------------------------------------------------------------
 
 _PROB = (0.0, 1.0)
-# key -> (low, high, inclusive-low, inclusive-high); None means unbounded.
+# key -> (low, high, inclusive-low, inclusive-high); None means unbounded. Upper bounds
+# keep the arithmetic finite (see docs/model.md, parameter table, for their meaning).
 _RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
     "seed": (0, None, True, True),
     "days": (1, None, True, True),
     "people.n": (2, None, True, True),
     "people.n_topics": (1, None, True, True),
-    "people.topic_zipf": (0, None, True, True),
+    "people.topic_zipf": (0, 10, True, True),
     "people.topic_homophily": (*_PROB, True, True),
     "people.home_topics": (1, None, True, True),
     "people.budget_mean": (0, None, False, True),
-    "people.budget_sigma": (0, None, True, True),
+    "people.budget_sigma": (0, 3, True, True),
     "network.mean_degree": (0, None, False, True),
     "network.degree_exponent": (2, None, False, True),
     "network.max_degree": (0, None, True, True),
@@ -358,8 +353,8 @@ _RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
     "ties.broker_gain": (*_PROB, True, True),
     "ties.new_tie_strength": (0, 1, False, True),
     "needs.rate": (*_PROB, True, True),
-    "needs.lifetime_days": (1, None, True, True),
-    "needs.value_log_sd": (0, None, True, True),
+    "needs.lifetime_days": (1, 36_500, True, True),  # a century: day numbers stay int32
+    "needs.value_log_sd": (0, 10, True, True),
     "needs.rarity_exponent": (0, None, True, True),
     "response.hop_limit": (1, None, True, True),
     "response.pass_base": (*_PROB, True, True),
@@ -378,11 +373,78 @@ _RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "mode": MODES,
-    "network.name": NETWORKS,
     "measures.credit": CREDIT_RULES,
     "people.agents": ("auto", "all", "lazy"),
     "knockout.target": KNOCKOUT_TARGETS,
 }
+
+#: Memory a run needs, by what it holds (bytes). Measured: 1,000,000 people with 10
+#: ties each peak at 1.4 GB over a year (BENCHMARKS.md), i.e. about 400 bytes a person
+#: and 200 a tie; a cascade keeps about 48 bytes (its source, reach, depth, checks).
+BYTES_PER_PERSON = 400
+BYTES_PER_TIE = 200
+BYTES_PER_CASCADE = 48
+
+
+def _network_names() -> tuple[str, ...]:
+    """Registered network generators (``sim.network``'s registry, imported on demand)."""
+    from sim.network import generator_names  # sim.network imports this module
+
+    return generator_names()
+
+
+def __getattr__(name: str) -> Any:
+    # ``NETWORKS`` is read from the generator registry of sim.network when asked for.
+    if name == "NETWORKS":
+        return _network_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def machine_memory() -> int:
+    """Physical memory of this machine (bytes); 0 when the system does not say."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # not POSIX
+        return 0
+
+
+def memory_estimate(config: Config) -> int:
+    """Bytes a run of ``config`` needs at its peak, roughly (see :data:`BYTES_PER_PERSON`)."""
+    n = config.people.n
+    ties = min(n * config.network.mean_degree / 2, n * (n - 1) / 2)
+    total = n * BYTES_PER_PERSON + ties * BYTES_PER_TIE
+    if config.mode == "cascade":
+        total += config.cascade.n_cascades * BYTES_PER_CASCADE
+    return int(total)
+
+
+def _gb(n_bytes: float) -> str:
+    return f"{n_bytes / 1e9:,.1f} GB" if n_bytes < 1e11 else f"{n_bytes / 1e9:,.0f} GB"
+
+
+def _check_memory(config: Config, memory: int) -> None:
+    """Refuse sizes that cannot fit in ``memory`` bytes, with the estimate."""
+    if memory <= 0:
+        return
+    synthetic = config.network.name not in ("edgelist", "karate")
+    people = config.people.n if synthetic else 0
+    ties = min(people * config.network.mean_degree / 2, people * (people - 1) / 2)
+    network = people * BYTES_PER_PERSON + ties * BYTES_PER_TIE
+    if network > memory:
+        per_person = BYTES_PER_PERSON + min(config.network.mean_degree / 2,
+                                            people / 2) * BYTES_PER_TIE
+        raise ConfigError("people.n", f"{people:,} people (mean audience "
+                          f"{config.network.mean_degree:g}) need about {_gb(network)} of memory "
+                          f"(estimate); this machine has {_gb(memory)}: at most about "
+                          f"{int(memory / per_person):,} people")
+    if config.mode == "cascade":
+        cascades = config.cascade.n_cascades * BYTES_PER_CASCADE
+        if network + cascades > memory:
+            room = int(max(0, memory - network) // BYTES_PER_CASCADE)
+            raise ConfigError("cascade.n_cascades", f"{config.cascade.n_cascades:,} cascades "
+                              f"need about {_gb(cascades)} of memory (estimate) besides the "
+                              f"network; this machine has {_gb(memory)}: at most about "
+                              f"{room:,} cascades")
 
 
 def _describe_range(low: float | None, high: float | None, inc_low: bool, inc_high: bool) -> str:
@@ -393,36 +455,53 @@ def _describe_range(low: float | None, high: float | None, inc_low: bool, inc_hi
     return f"a number in {left}{low:g}, {high:g}{right}"
 
 
-def _check_type(key: str, value: Any, expected: type) -> Any:
-    """Return ``value`` as ``expected`` or raise ConfigError (bools are not numbers)."""
+def _check_type(key: str, value: Any, expected: Any) -> Any:
+    """Return ``value`` as a plain Python ``expected`` or raise ConfigError.
+
+    What the command line accepts, and nothing else: numbers of any numeric
+    type (numpy scalars included) for numbers, but never bools; whole numbers
+    (not ``5.0``) for integer keys; ``true``/``false`` for booleans; text or a
+    path (``pathlib.Path``) for strings.
+    """
+    if get_origin(expected) is not None:  # e.g. Optional[...]
+        expected = next(a for a in get_args(expected) if a is not type(None))
     if expected is bool:
-        if isinstance(value, bool):
-            return value
+        if isinstance(value, bool | _np_bool()):
+            return bool(value)
         raise ConfigError(key, f"must be true or false, got {value!r}")
+    is_bool = isinstance(value, bool | _np_bool())
     if expected is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer() and not isinstance(value, bool):
-                return int(value)
+        if is_bool or not isinstance(value, numbers.Integral):
             raise ConfigError(key, f"must be a whole number, got {value!r}")
-        return value
+        return int(value)
     if expected is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if is_bool or not isinstance(value, numbers.Real):
             raise ConfigError(key, f"must be a number, got {value!r}")
         if not math.isfinite(float(value)):
             raise ConfigError(key, f"must be a finite number, got {value!r}")
         return float(value)
     if expected is str:
+        if isinstance(value, os.PathLike):
+            value = os.fspath(value)
         if not isinstance(value, str):
             raise ConfigError(key, f"must be a string, got {value!r}")
         return value
     return value
 
 
-def from_dict(data: dict[str, Any], cls: type = Config, prefix: str = "") -> Any:
-    """Build a config dataclass from nested plain dicts, rejecting unknown keys.
+def _np_bool() -> type:
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover  (numpy is a dependency)
+        return bool
+    return np.bool_
+
+
+def from_dict(data: Mapping[str, Any], cls: type = Config, prefix: str = "") -> Any:
+    """Build a config dataclass from nested mappings, rejecting unknown keys and wrong types.
 
     Args:
-        data: Nested mapping, e.g. from ``OmegaConf.to_container`` or YAML.
+        data: Nested mapping, e.g. from ``OmegaConf.to_container``, JSON or YAML.
         cls: Dataclass to build (default :class:`Config`).
         prefix: Dotted prefix for error messages.
 
@@ -432,7 +511,7 @@ def from_dict(data: dict[str, Any], cls: type = Config, prefix: str = "") -> Any
     Raises:
         ConfigError: Unknown key or wrong type.
     """
-    if not isinstance(data, dict):
+    if not isinstance(data, Mapping):
         raise ConfigError(prefix.rstrip(".") or "config", f"must be a mapping, got {data!r}")
     hints = get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
@@ -443,10 +522,10 @@ def from_dict(data: dict[str, Any], cls: type = Config, prefix: str = "") -> Any
             raise ConfigError(dotted, f"unknown key (allowed: {', '.join(names)})")
         expected = hints[key]
         if dataclasses.is_dataclass(expected):
+            if isinstance(value, expected):
+                value = dataclasses.asdict(value)
             kwargs[key] = from_dict(value, expected, f"{dotted}.")
         else:
-            if get_origin(expected) is not None:  # e.g. Optional[...]
-                expected = next(a for a in get_args(expected) if a is not type(None))
             kwargs[key] = _check_type(dotted, value, expected)
     return cls(**kwargs)
 
@@ -471,36 +550,72 @@ def flatten(config: Config) -> dict[str, Any]:
     return out
 
 
-def validate(config: Config) -> Config:
-    """Check types and ranges of every value; return the config unchanged.
+def _normalise(node: Any, cls: type, prefix: str) -> Any:
+    """Check every value of ``node`` (a ``cls`` or a mapping) and make it plain Python.
+
+    Sections given as mappings become dataclasses; numpy scalars and paths
+    become Python numbers and strings, in place, so a checked config holds
+    exactly what a config composed on the command line holds.
+    """
+    if isinstance(node, Mapping):
+        return from_dict(node, cls, prefix)
+    if not isinstance(node, cls):
+        raise ConfigError(prefix.rstrip(".") or "config",
+                          f"must be a {cls.__name__} or a mapping, got {node!r}")
+    hints = get_type_hints(cls)
+    for f in dataclasses.fields(node):
+        key = f"{prefix}{f.name}"
+        value = getattr(node, f.name)
+        expected = hints[f.name]
+        if dataclasses.is_dataclass(expected):
+            checked = _normalise(value, expected, f"{key}.")
+        else:
+            checked = _check_type(key, value, expected)
+        if checked is not value:
+            setattr(node, f.name, checked)
+    return node
+
+
+def _check_ranges(config: Config) -> None:
+    choices = {**_CHOICES, "network.name": _network_names()}
+    for key, value in flatten(config).items():
+        if key in choices and value not in choices[key]:
+            raise ConfigError(key, f"must be one of {', '.join(choices[key])}; got {value!r}")
+        if key in _RANGES:
+            low, high, inc_low, inc_high = _RANGES[key]
+            ok = (low is None or (value >= low if inc_low else value > low)) and (
+                high is None or (value <= high if inc_high else value < high)
+            )
+            if not ok:
+                allowed = _describe_range(low, high, inc_low, inc_high)
+                raise ConfigError(key, f"must be {allowed}; got {value!r}")
+
+
+def validate(config: Config | Mapping[str, Any], memory: int | None = None) -> Config:
+    """Check a whole config before anything runs: the one check of every entry point.
+
+    The command line (after Hydra composed the config), the Python API
+    (:func:`sim.run.run`, :class:`sim.model.ReferralModel`) and the apps all
+    call this, so they accept and refuse exactly the same values: numbers of
+    any numeric type (numpy scalars included, never bools; whole numbers for
+    integer keys), ``pathlib.Path`` for paths, a mapping for a section; ranges,
+    choices and cross-checks; sizes that fit in the machine's memory.
+
+    Args:
+        config: A :class:`Config` (normalised in place: numpy scalars become
+            Python numbers, paths strings, mappings sections) or a nested
+            mapping.
+        memory: Memory to fit in (bytes); default this machine's
+            (:func:`machine_memory`).
+
+    Returns:
+        The checked config (``config`` itself when a :class:`Config` was given).
 
     Raises:
         ConfigError: Naming the first offending key and what is allowed.
     """
-    hints_cache: dict[type, dict[str, Any]] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        cls = type(node)
-        hints = hints_cache.setdefault(cls, get_type_hints(cls))
-        for f in dataclasses.fields(node):
-            key = f"{prefix}{f.name}"
-            value = getattr(node, f.name)
-            if dataclasses.is_dataclass(hints[f.name]):
-                walk(value, f"{key}.")
-                continue
-            _check_type(key, value, hints[f.name])
-            if key in _CHOICES and value not in _CHOICES[key]:
-                raise ConfigError(key, f"must be one of {', '.join(_CHOICES[key])}; got {value!r}")
-            if key in _RANGES:
-                low, high, inc_low, inc_high = _RANGES[key]
-                ok = (low is None or (value >= low if inc_low else value > low)) and (
-                    high is None or (value <= high if inc_high else value < high)
-                )
-                if not ok:
-                    allowed = _describe_range(low, high, inc_low, inc_high)
-                    raise ConfigError(key, f"must be {allowed}; got {value!r}")
-
-    walk(config, "")
+    config = _normalise(config, Config, "")
+    _check_ranges(config)
     if config.ties.weak_below > config.ties.strong_above:
         raise ConfigError(
             "ties.weak_below",
@@ -515,4 +630,28 @@ def validate(config: Config) -> Config:
         )
     if config.network.name == "edgelist" and not config.network.path:
         raise ConfigError("network.path", "required with network=edgelist (an edge-list file)")
+    if config.network.name not in ("edgelist", "karate"):
+        check_population(config, config.people.n)
+    _check_memory(config, machine_memory() if memory is None else memory)
     return config
+
+
+def check_population(config: Config, n: int) -> None:
+    """Checks that need the number of people ``n`` (known after reading an edge list).
+
+    ``knockout.k`` counts large people (the comparison is built on the ``k``
+    largest), so it can be at most the number of large people,
+    ``ceil(measures.large_fraction * n)``.
+
+    Raises:
+        ConfigError: ``knockout.k`` out of range for ``n`` people.
+    """
+    if config.knockout.target == "none":
+        return
+    from sim.measures import n_large_for
+
+    n_large = n_large_for(n, config.measures.large_fraction)
+    if config.knockout.k > n_large:
+        raise ConfigError("knockout.k", f"must be a whole number in [0, {n_large}] (the large "
+                          f"people among {n:,}: measures.large_fraction "
+                          f"{config.measures.large_fraction:g}); got {config.knockout.k}")

@@ -1,12 +1,14 @@
 """The simulation state and its daily step (arrays only; no Mesa, no Hydra).
 
-:class:`World` holds everything as numpy arrays: people, ties, open needs and
-where each need has been. :meth:`World.step` runs one day of ``DESIGN.md`` §3:
+:class:`World` holds everything as numpy arrays grouped in the typed
+structures of :mod:`sim.state`: ``people``, ``ties`` (:class:`sim.ties.TieState`),
+``needs``, ``trails`` (where each need has been) and the handled-sets.
+:meth:`World.step` runs one day (``docs/model.md`` §3):
 
 1. needs arise (a Bernoulli process per person, drawn as geometric gaps, so the
    cost follows the number of needs, not people);
-2. every open need moves one hop (``sim.kernels.spread_day``): offers,
-   attention, direct matches, referrals, passing on;
+2. every open need moves one hop (:func:`sim.kernels.spread_day`: offer, view,
+   respond, close);
 3. closures are applied (status, then tie changes, in need order);
 4. needs past their lifetime expire;
 5. meetups strengthen and create ties inside communities;
@@ -14,7 +16,9 @@ where each need has been. :meth:`World.step` runs one day of ``DESIGN.md`` §3:
 
 Within a day everything is computed from the start-of-day tie strengths and
 applied afterwards, in a fixed order (closures by need id, then meetups by
-community id), so results do not depend on iteration accidents.
+community id), so results do not depend on iteration accidents. Each day adds
+a :class:`sim.records.DayStats` to ``World.daily`` and its closures to
+``World.closures``.
 """
 
 from __future__ import annotations
@@ -26,7 +30,19 @@ from sim import kernels
 from sim.config import Config, KnockoutConfig
 from sim.measures import classify_people, valuable_threshold
 from sim.network import RawGraph
+from sim.records import ClosureLog, ClosureTable, DayStats
 from sim.rng import stream
+from sim.state import (
+    Closing,
+    Handled,
+    Holders,
+    Needs,
+    People,
+    Ties,
+    Trails,
+    empty_closing,
+    empty_scratch,
+)
 from sim.ties import TieState, initial_strengths
 
 OPEN, CLOSED, EXPIRED = 0, 1, 2
@@ -60,6 +76,56 @@ class Buffer:
     def view(self) -> np.ndarray:
         """The used part."""
         return self.data[: self.n]
+
+
+class Columns:
+    """Growable columns that grow together: one :class:`Buffer` per field.
+
+    ``columns.seeker`` is the :class:`Buffer` of field ``seeker``;
+    :meth:`arrays` gives the kernels' view, the ``record`` named tuple of the
+    buffers' arrays (valid until the next growth).
+
+    Args:
+        record: The named tuple type of :meth:`arrays` (fields in order), or
+            ``None`` for columns the kernels get another way.
+        specs: ``name=(dtype, fill)`` per field, in the record's order.
+    """
+
+    def __init__(self, record: type | None, **specs: tuple[type, int | float]) -> None:
+        if record is not None and tuple(specs) != record._fields:
+            raise ValueError(f"columns {tuple(specs)} do not match {record.__name__}")
+        self._record = record
+        self._buffers = tuple(Buffer(dtype, fill=fill) for dtype, fill in specs.values())
+        for name, buf in zip(specs, self._buffers, strict=True):
+            setattr(self, name, buf)
+        self.n = 0
+
+    def set_count(self, n: int) -> None:
+        """Set the rows in use (after a kernel filled reserved rows)."""
+        self.n = int(n)
+        for buf in self._buffers:
+            buf.n = self.n
+
+    def reserve(self, extra: int) -> None:
+        """Make room for ``extra`` more rows in every column."""
+        for buf in self._buffers:
+            buf.reserve(extra)
+
+    def append(self, *values: np.ndarray) -> None:
+        """Append one array per column, in field order (all the same length)."""
+        for buf, value in zip(self._buffers, values, strict=True):
+            buf.append(value)
+        self.n = self._buffers[0].n
+
+    def replace(self, arrays: tuple[np.ndarray, ...], n: int) -> None:
+        """Take new arrays (one per column, in field order) with ``n`` rows in use."""
+        for buf, arr in zip(self._buffers, arrays, strict=True):
+            buf.data = arr
+        self.set_count(n)
+
+    def arrays(self) -> tuple:
+        """The kernels' view: the record of every column's array (room included)."""
+        return self._record._make([buf.data for buf in self._buffers])
 
 
 @njit(cache=True)
@@ -100,25 +166,26 @@ def bernoulli_indices(rng: np.random.Generator, n: int, p: float) -> np.ndarray:
 
 
 @njit(cache=True)
-def _apply_closures(seekers, providers, brokers, vias, tr_parent, tr_person, gain_closure,
-                    gain_broker, row_start, row_len, nbr, nbr_edge, eu, ev, excess,
-                    excess_sum, scale, floor, new_a, new_b):
+def _strengthen_used_ties(closing, seekers, trails, ties, gain_closure, gain_broker, new_a, new_b):
     """Strengthen the ties closures use; list the seeker-provider ties to create.
+
+    A closure moves the seeker-provider tie ``gain_closure`` of the way to 1
+    (or asks for it to be created); a referral also moves the broker's tie to
+    the provider and the tie they got the need over ``gain_broker`` of the way.
 
     Returns:
         Number of new pairs written to ``new_a``/``new_b`` and a bool per
         closure: whether it creates the seeker-provider tie.
     """
+    closing, trails, ties = Closing(*closing), Trails(*trails), Ties(*ties)
     m = seekers.shape[0]
     creates = np.zeros(m, np.bool_)
     n_new = 0
     for i in range(m):
-        s, p, b = seekers[i], providers[i], brokers[i]
-        e = kernels.find_tie(s, p, row_start, row_len, nbr, nbr_edge)
+        s, p, b = seekers[i], closing.provider[i], closing.broker[i]
+        e = kernels.find_tie(ties, s, p)
         if e >= 0:
-            w = floor + scale * excess[e]
-            kernels.set_strength(e, w + gain_closure * (1.0 - w), eu, ev, excess, excess_sum,
-                                 scale, floor)
+            kernels.strengthen(ties, e, gain_closure)
         else:
             dup = False
             for q in range(n_new):
@@ -131,25 +198,23 @@ def _apply_closures(seekers, providers, brokers, vias, tr_parent, tr_person, gai
                 creates[i] = True
         if b >= 0:
             # The broker's tie to the provider and the tie over which they got the need.
-            prev = tr_person[vias[i]]
+            prev = trails.person[closing.via[i]]
             for other in (p, prev):
-                e = kernels.find_tie(b, other, row_start, row_len, nbr, nbr_edge)
+                e = kernels.find_tie(ties, b, other)
                 if e >= 0:
-                    w = floor + scale * excess[e]
-                    kernels.set_strength(e, w + gain_broker * (1.0 - w), eu, ev, excess,
-                                         excess_sum, scale, floor)
+                    kernels.strengthen(ties, e, gain_broker)
     return n_new, creates
 
 
 @njit(cache=True)
 def _meetups(meeting, comm_ptr, comm_members, attend_prob, max_attendees, gain, new_tie_prob,
-             row_start, row_len, nbr, nbr_edge, eu, ev, excess, excess_sum, scale, floor, rng,
-             new_a, new_b):
+             ties, rng, new_a, new_b):
     """Hold the meetups of communities ``meeting``: strengthen and create ties.
 
     Returns:
         Number of new pairs written to ``new_a``/``new_b``.
     """
+    ties = Ties(*ties)
     n_new = 0
     att = np.empty(max_attendees, np.int32)
     for c in meeting:
@@ -167,11 +232,9 @@ def _meetups(meeting, comm_ptr, comm_members, attend_prob, max_attendees, gain, 
         for x in range(m):
             for y in range(x + 1, m):
                 a, b = att[x], att[y]
-                e = kernels.find_tie(a, b, row_start, row_len, nbr, nbr_edge)
+                e = kernels.find_tie(ties, a, b)
                 if e >= 0:
-                    w = floor + scale * excess[e]
-                    kernels.set_strength(e, w + gain * (1.0 - w), eu, ev, excess, excess_sum,
-                                         scale, floor)
+                    kernels.strengthen(ties, e, gain)
                 elif rng.random() < new_tie_prob:
                     new_a[n_new] = min(a, b)
                     new_b[n_new] = max(a, b)
@@ -205,6 +268,21 @@ def knockout_set(audience: np.ndarray, cfg: KnockoutConfig, large_fraction: floa
 class World:
     """People, ties and needs of one run, advanced a day at a time.
 
+    Attributes:
+        people: Per-person arrays (:class:`sim.state.People`; ``topic``,
+            ``budget``, ``community``, ``audience`` and ``carried`` also read
+            as attributes of the world).
+        ties: The tie store (:class:`sim.ties.TieState`).
+        needs: One row per need (:class:`Columns` of :class:`sim.state.Needs`).
+        trails: One row per holder of a need (:class:`Columns` of
+            :class:`sim.state.Trails`).
+        pool, chunks, stamp, owner: The handled-sets (:class:`sim.state.Handled`).
+        active: Open needs (int64, ascending).
+        frontier_need, frontier_trail: Who passed which need on today (shows
+            it tomorrow): need id and trail row.
+        daily: One :class:`sim.records.DayStats` per day simulated.
+        closures: Every closure so far (:class:`sim.records.ClosureLog`).
+
     Args:
         config: A validated :class:`sim.config.Config`.
         graph: The network (from :func:`sim.network.generate`).
@@ -222,64 +300,83 @@ class World:
         self.rng_meetups = stream(seed, "meetups")
         tc = config.ties
         w0 = initial_strengths(n, graph.u, graph.v, tc, stream(seed, "strengths"))
-        #: Audience in the network as generated (before any knockout): the
-        #: basis of the small / large classes.
-        self.audience = (np.bincount(graph.u, minlength=n)
-                         + np.bincount(graph.v, minlength=n)).astype(np.int32)
-        self.removed = knockout_set(self.audience, config.knockout, config.measures.large_fraction,
+        # Audience in the network as generated (before any knockout): the basis
+        # of the small / large classes.
+        audience = (np.bincount(graph.u, minlength=n)
+                    + np.bincount(graph.v, minlength=n)).astype(np.int32)
+        self.removed = knockout_set(audience, config.knockout, config.measures.large_fraction,
                                     stream(seed, "knockout"))
         keep = ~(self.removed[graph.u] | self.removed[graph.v])
         self.ties = TieState.build(n, graph.u[keep], graph.v[keep], w0[keep], tc.floor)
         self.initial_strength = w0[keep]
         self.n_ties = int(graph.u.shape[0])
-        self.community = graph.community.astype(np.int32)
-        self.n_communities = int(self.community.max()) + 1 if n else 0
-        self._assign_people()
-        order = np.argsort(self.community, kind="stable").astype(np.int32)
+        community = graph.community.astype(np.int32)
+        self.n_communities = int(community.max()) + 1 if n else 0
+        topic, budget = self._assign_people(community, audience)
+        self.people = People(topic, budget, community, audience, np.zeros(n, np.int32))
+        order = np.argsort(community, kind="stable").astype(np.int32)
         self.comm_ptr = np.zeros(self.n_communities + 1, np.int64)
-        np.cumsum(np.bincount(self.community, minlength=self.n_communities),
-                  out=self.comm_ptr[1:])
+        np.cumsum(np.bincount(community, minlength=self.n_communities), out=self.comm_ptr[1:])
         self.comm_members = order
-        # Needs.
-        self.need_seeker = Buffer(np.int32)
-        self.need_topic = Buffer(np.int32)
-        self.need_value = Buffer(np.float64)
-        self.need_posted = Buffer(np.int32)
-        self.need_status = Buffer(np.int8)
-        self.need_closed_day = Buffer(np.int32, fill=-1)
-        self.need_root = Buffer(np.int64)
-        self.need_seen = Buffer(np.int32)
-        self.need_head = Buffer(np.int64, fill=-1)
-        self.need_tail = Buffer(np.int64, fill=-1)
+        self.needs = Columns(
+            Needs, seeker=(np.int32, 0), topic=(np.int32, 0), value=(np.float64, 0),
+            posted=(np.int32, 0), status=(np.int8, 0), closed_day=(np.int32, -1),
+            root=(np.int64, 0), seen=(np.int32, 0), head=(np.int64, -1), tail=(np.int64, -1))
         self.active = np.empty(0, np.int64)
         self.frontier_need = np.empty(0, np.int64)
         self.frontier_trail = np.empty(0, np.int64)
-        # Where needs travelled: trail entries (holders) and handled-sets (chunks of pool).
-        self.tr_person = Buffer(np.int32)
-        self.tr_parent = Buffer(np.int64, fill=-1)
-        self.tr_hop = Buffer(np.int32)
-        self.tr_w = Buffer(np.float64)
+        self.trails = Columns(Trails, person=(np.int32, 0), parent=(np.int64, -1),
+                              hop=(np.int32, 0), w=(np.float64, 0))
         self.pool = Buffer(np.int32)
-        self.ch_start = Buffer(np.int64)
-        self.ch_len = Buffer(np.int32)
-        self.ch_next = Buffer(np.int64, fill=-1)
+        self.chunks = Columns(None, start=(np.int64, 0), length=(np.int32, 0),
+                              next=(np.int64, -1))
         self.stamp = np.full(n, -1, np.int64)
         self.owner = np.full(1, -1, np.int64)
-        self.carried = np.zeros(n, np.int32)
-        self.counters = np.zeros(7, np.int64)
-        # Logs.
-        self.closure_log: list[dict[str, np.ndarray]] = []
-        self.daily: list[tuple] = []
+        self.counters = np.zeros(kernels.N_COUNTERS, np.int64)
+        rc = config.response
+        #: The day's decision parameters (referral mode: attention budgets, matching).
+        self.rules = kernels.make_rules(-1.0, rc.pass_base, rc.pass_strength, rc.know_scale,
+                                        rc.hop_limit, True, rc.referrals,
+                                        config.needs.seeker_reposts)
+        self.closures = ClosureLog()
+        self.daily: list[DayStats] = []
         self.day = 0
         self.posted_today = 0
         #: Value at or above which a need is valuable (fixed by the measures config).
         self.valuable_threshold = valuable_threshold(
             config.needs.value_log_mean, config.needs.value_log_sd,
             config.measures.valuable_quantile)
-        self.topic_share = np.bincount(self.topic, minlength=config.people.n_topics) / n
+        self.topic_share = np.bincount(topic, minlength=config.people.n_topics) / n
+
+    # --- people as attributes (the arrays of ``people``) ----------------------------
+    @property
+    def topic(self) -> np.ndarray:
+        """int32 topic of expertise per person."""
+        return self.people.topic
+
+    @property
+    def budget(self) -> np.ndarray:
+        """float64 attention budget per person (posts/day)."""
+        return self.people.budget
+
+    @property
+    def community(self) -> np.ndarray:
+        """int32 community id per person."""
+        return self.people.community
+
+    @property
+    def audience(self) -> np.ndarray:
+        """int32 ties per person in the network as generated (before any knockout)."""
+        return self.people.audience
+
+    @property
+    def carried(self) -> np.ndarray:
+        """int32 needs each person passed on (a pass on a need that closed that day not counted)."""
+        return self.people.carried
 
     # --- set-up ------------------------------------------------------------------
-    def _assign_people(self) -> None:
+    def _assign_people(self, community: np.ndarray,
+                       audience: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Topics (community home topics or population mix) and attention budgets."""
         pc = self.config.people
         rng = self.rng_people
@@ -293,15 +390,15 @@ class World:
                          for _ in range(self.n_communities)]) if self.n_communities else None
         from_home = rng.random(self.n) < pc.topic_homophily
         global_pick = rng.choice(k, size=self.n, p=popularity)
-        home_pick = home[self.community, rng.integers(0, n_home, self.n)]
-        self.topic = np.where(from_home, home_pick, global_pick).astype(np.int32)
+        home_pick = home[community, rng.integers(0, n_home, self.n)]
+        topic = np.where(from_home, home_pick, global_pick).astype(np.int32)
         budget = rng.lognormal(0.0, pc.budget_sigma, self.n)
         budget *= pc.budget_mean / np.exp(pc.budget_sigma**2 / 2)  # mean budget_mean
         if pc.budget_audience_exponent:
-            aud = np.maximum(self.audience, 1).astype(np.float64)
+            aud = np.maximum(audience, 1).astype(np.float64)
             factor = aud**pc.budget_audience_exponent
             budget *= factor / factor.mean()
-        self.budget = budget
+        return topic, budget
 
     # --- following one need (teaching, animation) ----------------------------------
     def handled_by(self, need: int) -> list[int]:
@@ -311,19 +408,20 @@ class World:
         since the last compaction of handled-sets (which keeps open needs only).
         """
         out: list[int] = []
-        c = int(self.need_head.data[need])
+        c = int(self.needs.head.data[need])
+        chunks = self.chunks
         while c >= 0:
-            start = int(self.ch_start.data[c])
-            out.extend(int(p) for p in self.pool.data[start : start + self.ch_len.data[c]])
-            c = int(self.ch_next.data[c])
+            start = int(chunks.start.data[c])
+            out.extend(int(p) for p in self.pool.data[start : start + chunks.length.data[c]])
+            c = int(chunks.next.data[c])
         return out
 
     def holders(self, need: int) -> list[tuple[int, int]]:
         """``(person, got_it_from)`` for everybody who will show ``need`` tomorrow."""
         sel = self.frontier_need == need
         trails = self.frontier_trail[sel]
-        people = self.tr_person.data[trails]
-        parents = self.tr_person.data[self.tr_parent.data[trails]]
+        people = self.trails.person.data[trails]
+        parents = self.trails.person.data[self.trails.parent.data[trails]]
         return [(int(p), int(q)) for p, q in zip(people, parents, strict=True)]
 
     # --- one day -----------------------------------------------------------------
@@ -335,30 +433,30 @@ class World:
         posted, self.posted_today = self.posted_today, 0
         self.counters[kernels.C_MESSAGES] = 0
         self.counters[kernels.C_VIEWS] = 0
-        closed = self._spread(d, fixed_t=-1.0, pass_base=cfg.response.pass_base,
-                              hop_limit=cfg.response.hop_limit, matching=True,
-                              seeker_reposts=cfg.needs.seeker_reposts)
+        closed = self._spread(d)
         new_ties = self._apply_closures(d, closed)
         expired = self._expire(d)
         meetups, meet_ties = self._meetups()
         self.ties.decay(cfg.ties.decay_per_day)
-        n_closed = closed["need"].shape[0]
-        n_ref = int((closed["kind"] == kernels.REFERRAL).sum())
-        valuable = int((self.need_value.data[closed["need"]] >= self.valuable_threshold).sum())
-        self.daily.append((
-            d, posted, self.active.shape[0], n_closed, n_closed - n_ref, n_ref, valuable,
-            expired, int(self.counters[kernels.C_MESSAGES]), int(self.counters[kernels.C_VIEWS]),
-            new_ties + meet_ties, meetups, self.ties.mean_strength(),
+        n_closed = closed.need.shape[0]
+        n_ref = int((closed.kind == kernels.REFERRAL).sum())
+        valuable = int((self.needs.value.data[closed.need] >= self.valuable_threshold).sum())
+        self.daily.append(DayStats(
+            day=d, needs_posted=posted, open_needs=self.active.shape[0], closures=n_closed,
+            direct=n_closed - n_ref, referrals=n_ref, valuable_closures=valuable,
+            expired=expired, messages=int(self.counters[kernels.C_MESSAGES]),
+            views=int(self.counters[kernels.C_VIEWS]), new_ties=new_ties + meet_ties,
+            meetups=meetups, mean_strength=self.ties.mean_strength(),
         ))
         self.day += 1
 
-    def _post_needs(self, d: int) -> int:
+    def _post_needs(self, d: int) -> None:
         nc = self.config.needs
         rng = self.rng_needs
         seekers = bernoulli_indices(rng, self.n, nc.rate).astype(np.int32)
         m = seekers.shape[0]
         if m == 0:
-            return 0
+            return
         k = self.config.people.n_topics
         if k > 1:
             t = rng.integers(0, k - 1, m).astype(np.int32)
@@ -372,7 +470,6 @@ class World:
         # with the run without knockout (common random numbers).
         present = ~self.removed[seekers]
         self.post_needs(seekers[present], t[present], value[present])
-        return m
 
     def rarity_multiplier(self, topics: np.ndarray) -> np.ndarray:
         """Value multiplier ``(1/K / share_t) ** rarity_exponent`` of each topic."""
@@ -386,137 +483,111 @@ class World:
         Args:
             seekers: Person ids.
             topics: Topic of each need.
-            values: Value of each need.
+            values: Value of each need (arbitrary units).
 
         Returns:
             The new need ids (int64).
         """
         seekers = np.asarray(seekers, np.int32)
         m = seekers.shape[0]
-        d = self.day
         self.posted_today += m
-        first = self.need_seeker.n
+        first = self.needs.n
         ids = np.arange(first, first + m, dtype=np.int64)
-        self.need_seeker.append(seekers)
-        self.need_topic.append(np.asarray(topics, np.int32))
-        self.need_value.append(np.asarray(values, np.float64))
-        self.need_posted.append(np.full(m, d, np.int32))
-        self.need_status.append(np.zeros(m, np.int8))
-        self.need_closed_day.append(np.full(m, -1, np.int32))
-        self.need_seen.append(np.zeros(m, np.int32))
         # The seeker starts each need's trail and its handled-set.
-        roots = np.arange(self.tr_person.n, self.tr_person.n + m, dtype=np.int64)
-        self.tr_person.append(seekers)
-        self.tr_parent.append(np.full(m, -1, np.int64))
-        self.tr_hop.append(np.zeros(m, np.int32))
-        self.tr_w.append(np.ones(m))
-        self.need_root.append(roots)
-        chunks = np.arange(self.ch_start.n, self.ch_start.n + m, dtype=np.int64)
-        self.ch_start.append(np.arange(self.pool.n, self.pool.n + m, dtype=np.int64))
-        self.ch_len.append(np.ones(m, np.int32))
-        self.ch_next.append(np.full(m, -1, np.int64))
+        roots = np.arange(self.trails.n, self.trails.n + m, dtype=np.int64)
+        self.trails.append(*Trails(person=seekers, parent=np.full(m, -1, np.int64),
+                                   hop=np.zeros(m, np.int32), w=np.ones(m)))
+        chunks = np.arange(self.chunks.n, self.chunks.n + m, dtype=np.int64)
+        # Chunk columns: start, length, next.
+        self.chunks.append(np.arange(self.pool.n, self.pool.n + m, dtype=np.int64),
+                           np.ones(m, np.int32), np.full(m, -1, np.int64))
         self.pool.append(seekers)
-        self.need_head.append(chunks)
-        self.need_tail.append(chunks)
+        self.needs.append(*Needs(
+            seeker=seekers, topic=np.asarray(topics, np.int32),
+            value=np.asarray(values, np.float64), posted=np.full(m, self.day, np.int32),
+            status=np.full(m, OPEN, np.int8), closed_day=np.full(m, -1, np.int32), root=roots,
+            seen=np.zeros(m, np.int32), head=chunks, tail=chunks))
         self.active = np.concatenate([self.active, ids])
         return ids
 
-    def _spread(self, d: int, fixed_t: float, pass_base: float, hop_limit: int, matching: bool,
-                seeker_reposts: bool) -> dict[str, np.ndarray]:
-        """Run the propagation kernel for day ``d``; return the day's closures."""
-        rc = self.config.response
-        t = self.ties
+    def _handled(self) -> Handled:
+        """The kernels' view of the handled-sets."""
+        c = self.chunks
+        return Handled(self.pool.data, c.start.data, c.length.data, c.next.data, self.stamp,
+                       self.owner)
+
+    def _spread(self, d: int) -> Closing:
+        """Run the day's propagation kernel for day ``d``; return the day's closures."""
+        rules = self.rules
+        needs = self.needs
         bound = int(kernels.holder_messages(
-            self.active, self.frontier_need, self.frontier_trail, self.need_seeker.data,
-            self.need_posted.data, self.tr_person.data, t.row_len, d, seeker_reposts))
+            d, self.active, self.frontier_trail, needs.seeker.data, needs.posted.data,
+            self.trails.person.data, self.ties.row_len, rules.seeker_reposts))
         n_act = self.active.shape[0]
-        for buf in (self.tr_person, self.tr_parent, self.tr_hop, self.tr_w, self.pool):
-            buf.reserve(bound)
-        for buf in (self.ch_start, self.ch_len, self.ch_next):
-            buf.reserve(n_act)
+        self.trails.reserve(bound)
+        self.pool.reserve(bound)
+        self.chunks.reserve(n_act)
         c = self.counters
-        c[kernels.C_TRAIL] = self.tr_person.n
+        c[kernels.C_TRAIL] = self.trails.n
         c[kernels.C_POOL] = self.pool.n
-        c[kernels.C_CHUNKS] = self.ch_start.n
+        c[kernels.C_CHUNKS] = self.chunks.n
         c[kernels.C_NEXT] = 0
         c[kernels.C_CLOSURES] = 0
-        out_need = np.empty(bound, np.int64)
-        out_trail = np.empty(bound, np.int64)
-        cl = {
-            "need": np.empty(n_act, np.int64), "kind": np.empty(n_act, np.int8),
-            "provider": np.empty(n_act, np.int32), "broker": np.empty(n_act, np.int32),
-            "via": np.empty(n_act, np.int64), "w_arrival": np.empty(n_act),
-            "w_referral": np.empty(n_act), "hops": np.empty(n_act, np.int32),
-        }
-        kernels.spread_day(
-            d, self.active, self.frontier_need, self.frontier_trail,
-            t.row_start, t.row_len, t.nbr, t.nbr_edge, t.excess, t.excess_sum, t.scale, t.floor,
-            self.topic, self.budget,
-            self.need_seeker.data, self.need_topic.data, self.need_posted.data,
-            self.need_root.data, self.need_seen.data, self.need_head.data, self.need_tail.data,
-            self.tr_person.data, self.tr_parent.data, self.tr_hop.data, self.tr_w.data,
-            self.pool.data, self.ch_start.data, self.ch_len.data, self.ch_next.data,
-            self.stamp, self.owner, self.carried,
-            fixed_t, pass_base, rc.pass_strength, rc.know_scale, hop_limit,
-            matching, rc.referrals, seeker_reposts,
-            self.rng_attention, self.rng_response,
-            out_need, out_trail, np.empty(bound, np.int32), np.empty(bound, np.int64),
-            np.empty(bound, np.int64),
-            cl["need"], cl["kind"], cl["provider"], cl["broker"], cl["via"], cl["w_arrival"],
-            cl["w_referral"], cl["hops"], c,
-        )
-        for buf in (self.tr_person, self.tr_parent, self.tr_hop, self.tr_w):
-            buf.n = int(c[kernels.C_TRAIL])
+        scratch = empty_scratch(bound)
+        closing = empty_closing(n_act)
+        holders = Holders(self.active, self.frontier_need, self.frontier_trail)
+        # Records go as plain tuples (see sim.state): numba types those much faster.
+        kernels.spread_day(d, tuple(holders), tuple(needs.arrays()), tuple(self.trails.arrays()),
+                           tuple(self._handled()), tuple(self.people), tuple(self.ties.arrays()),
+                           tuple(rules), self.rng_attention, self.rng_response, tuple(scratch),
+                           tuple(closing), c)
+        self.trails.set_count(c[kernels.C_TRAIL])
         self.pool.n = int(c[kernels.C_POOL])
-        for buf in (self.ch_start, self.ch_len, self.ch_next):
-            buf.n = int(c[kernels.C_CHUNKS])
-        self.frontier_need = out_need[: c[kernels.C_NEXT]]
-        self.frontier_trail = out_trail[: c[kernels.C_NEXT]]
+        self.chunks.set_count(c[kernels.C_CHUNKS])
+        self.frontier_need = scratch.next_need[: c[kernels.C_NEXT]]
+        self.frontier_trail = scratch.next_trail[: c[kernels.C_NEXT]]
         k = int(c[kernels.C_CLOSURES])
-        return {key: value[:k] for key, value in cl.items()}
+        return Closing(*(column[:k] for column in closing))
 
-    def _apply_closures(self, d: int, closed: dict[str, np.ndarray]) -> int:
+    def _apply_closures(self, d: int, closed: Closing) -> int:
         """Mark closed needs, log them with provenance, and change the ties they used."""
-        ids = closed["need"]
+        ids = closed.need
         if ids.shape[0] == 0:
             return 0
-        self.need_status.data[ids] = CLOSED
-        self.need_closed_day.data[ids] = d
-        self.active = self.active[self.need_status.data[self.active] == OPEN]
+        status = self.needs.status.data
+        status[ids] = CLOSED
+        self.needs.closed_day.data[ids] = d
+        self.active = self.active[status[self.active] == OPEN]
         t = self.ties
         tc = self.config.ties
-        seekers = self.need_seeker.data[ids]
-        offsets, people, s_off, strengths = kernels.closure_paths(
-            closed["via"], closed["kind"], closed["provider"], closed["broker"],
-            closed["w_arrival"], closed["w_referral"], self.tr_person.data, self.tr_parent.data,
-            self.tr_w.data)
+        seekers = self.needs.seeker.data[ids]
+        trails = tuple(self.trails.arrays())
+        offsets, people, s_off, strengths = kernels.closure_paths(tuple(closed), trails)
         new_a = np.empty(ids.shape[0], np.int32)
         new_b = np.empty(ids.shape[0], np.int32)
-        n_new, creates = _apply_closures(
-            seekers, closed["provider"], closed["broker"], closed["via"], self.tr_parent.data,
-            self.tr_person.data, tc.closure_gain, tc.broker_gain,
-            t.row_start, t.row_len, t.nbr, t.nbr_edge, t.eu, t.ev, t.excess, t.excess_sum,
-            t.scale, t.floor, new_a, new_b)
+        n_new, creates = _strengthen_used_ties(tuple(closed), seekers, trails, tuple(t.arrays()),
+                                               tc.closure_gain, tc.broker_gain, new_a, new_b)
         created = t.add_ties(new_a[:n_new], new_b[:n_new],
                              np.full(n_new, tc.new_tie_strength), np.full(n_new, tc.closure_gain))
-        self.closure_log.append({
-            **closed, "day": np.full(ids.shape[0], d, np.int32), "seeker": seekers,
-            "new_tie": creates, "path_offsets": offsets, "path": people,
-            "strength_offsets": s_off, "strengths": strengths,
-        })
+        self.closures.append(ClosureTable(
+            need=ids, day=np.full(ids.shape[0], d, np.int32), kind=closed.kind, seeker=seekers,
+            provider=closed.provider, broker=closed.broker, via=closed.via, hops=closed.hops,
+            w_arrival=closed.w_arrival, w_referral=closed.w_referral, new_tie=creates,
+            path_offsets=offsets, path=people, strength_offsets=s_off, strengths=strengths))
         return created
 
     def _expire(self, d: int) -> int:
         """Expire needs whose last day was ``d``; drop holders of ended needs."""
         life = self.config.needs.lifetime_days
         act = self.active
-        ending = self.need_posted.data[act] + life - 1 <= d
+        status = self.needs.status.data
+        ending = self.needs.posted.data[act] + life - 1 <= d
         n_exp = int(ending.sum())
         if n_exp:
-            self.need_status.data[act[ending]] = EXPIRED
+            status[act[ending]] = EXPIRED
             self.active = act[~ending]
         if self.frontier_need.shape[0]:
-            keep = self.need_status.data[self.frontier_need] == OPEN
+            keep = status[self.frontier_need] == OPEN
             self.frontier_need = self.frontier_need[keep]
             self.frontier_trail = self.frontier_trail[keep]
         self._maybe_compact()
@@ -524,15 +595,13 @@ class World:
 
     def _maybe_compact(self) -> None:
         """Drop the handled-sets of ended needs once they dominate the pool."""
-        if self.pool.n < 1_000_000 or self.pool.n < 4 * (self.need_seen.view()[self.active].sum()
+        if self.pool.n < 1_000_000 or self.pool.n < 4 * (self.needs.seen.view()[self.active].sum()
                                                           + self.active.shape[0]):
             return
-        pool, start, length, nxt, n_pool, n_chunks = kernels.compact_pool(
-            self.active, self.need_head.data, self.need_tail.data, self.pool.data,
-            self.ch_start.data, self.ch_len.data, self.ch_next.data)
-        for buf, arr, count in ((self.pool, pool, n_pool), (self.ch_start, start, n_chunks),
-                                (self.ch_len, length, n_chunks), (self.ch_next, nxt, n_chunks)):
-            buf.data, buf.n = arr, int(count)
+        pool, start, length, nxt, n_pool, n_chunks = kernels.compact_handled(
+            self.active, tuple(self.needs.arrays()), tuple(self._handled()))
+        self.pool.data, self.pool.n = pool, int(n_pool)
+        self.chunks.replace((start, length, nxt), n_chunks)
 
     def _meetups(self) -> tuple[int, int]:
         """Hold today's community meetups; return (meetups, ties created)."""
@@ -547,10 +616,18 @@ class World:
         new_a = np.empty(cap, np.int32)
         new_b = np.empty(cap, np.int32)
         n_new = _meetups(meeting, self.comm_ptr, self.comm_members, mc.attend_prob,
-                         mc.max_attendees, mc.gain, mc.new_tie_prob, t.row_start, t.row_len,
-                         t.nbr, t.nbr_edge, t.eu, t.ev, t.excess, t.excess_sum, t.scale, t.floor,
+                         mc.max_attendees, mc.gain, mc.new_tie_prob, tuple(t.arrays()),
                          self.rng_meetups, new_a, new_b)
         tc = self.config.ties
         created = t.add_ties(new_a[:n_new], new_b[:n_new], np.full(n_new, tc.new_tie_strength),
                              np.full(n_new, mc.gain))
         return int(meeting.shape[0]), created
+
+
+# Older readers (the app, the animation, the notebook) name need columns
+# ``world.need_<field>``: the same Buffers as ``world.needs.<field>``.
+for _field in Needs._fields:
+    setattr(World, f"need_{_field}", property(
+        lambda self, f=_field: getattr(self.needs, f),
+        doc=f"Buffer of ``needs.{_field}`` (the same as ``world.needs.{_field}``)."))
+del _field

@@ -20,12 +20,15 @@ Conventions:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import scipy.stats
 
 from sim.tables import DECILE_COLUMNS
 
@@ -33,16 +36,82 @@ CREDIT_COLUMNS = ("closure", "person", "credit", "valuable")
 ACTIVITY_COLUMNS = (
     "sought", "provided", "brokered", "brokered_valuable", "credit", "credit_valuable",
 )  # fmt: skip
-HEADLINE_KEYS = (
-    "n_people", "n_ties", "n_large", "n_small", "n_needs", "n_valuable_needs", "n_closed",
-    "n_direct", "n_brokered", "n_valuable_closed", "n_valuable_brokered", "closure_rate",
-    "valuable_closure_rate", "small_population_share", "small_share_valuable_brokered",
-    "small_share_brokered", "per_capita_ratio_large_small", "per_audience_ratio_small_large",
-    "frac_small_brokering_valuable", "frac_large_brokering_valuable", "weak_tie_share_brokered",
-    "mean_hops", "mean_days_to_close", "median_days_to_close", "top_decile_credit_share",
-    "gini_audience", "gini_credit_valuable",
-)  # fmt: skip
+@dataclass(frozen=True)
+class Metric:
+    """One headline number of a run: its key, how to say it, and who it favours.
+
+    Attributes:
+        key: Key in :func:`headline` (and column of sweep tables).
+        label: Short human label (tiles, axes, tables).
+        unit: ``"count"``, ``"share"`` (0..1), ``"ratio"``, ``"ties"``, ``"days"``
+            or ``"index"`` (Gini, 0..1).
+        small_wins: For the small-versus-large comparisons: ``"higher"`` if a
+            larger value means small people do relatively more, ``"lower"`` if a
+            smaller value does; None for numbers that compare nobody.
+        null: The value of "no difference" between small and large people, for
+            ratios (1.0); None otherwise (for the small share the null is the
+            run's own ``small_population_share``).
+    """
+
+    key: str
+    label: str
+    unit: str
+    small_wins: str | None = None
+    null: float | None = None
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("n_people", "people", "count"),
+    Metric("n_ties", "ties at the start", "count"),
+    Metric("n_large", "large-audience people", "count"),
+    Metric("n_small", "small-audience people", "count"),
+    Metric("n_needs", "needs posted", "count"),
+    Metric("n_valuable_needs", "valuable needs posted", "count"),
+    Metric("n_closed", "needs closed", "count"),
+    Metric("n_direct", "closed directly", "count"),
+    Metric("n_brokered", "closed by referral", "count"),
+    Metric("n_valuable_closed", "valuable needs closed", "count"),
+    Metric("n_valuable_brokered", "valuable referrals", "count"),
+    Metric("closure_rate", "share of needs closed", "share"),
+    Metric("valuable_closure_rate", "share of valuable needs closed", "share"),
+    Metric("small_population_share", "small-audience share of people", "share"),
+    Metric("small_share_valuable_brokered",
+           "share of valuable referrals brokered by small-audience people", "share", "higher"),
+    Metric("small_share_brokered", "share of all referrals brokered by small-audience people",
+           "share", "higher"),
+    Metric("per_capita_ratio_large_small",
+           "valuable referrals per person, large over small", "ratio", "lower", 1.0),
+    Metric("per_audience_ratio_small_large",
+           "valuable referrals per tie of audience, small over large", "ratio", "higher", 1.0),
+    Metric("frac_small_brokering_valuable",
+           "share of small-audience people who brokered a valuable referral", "share", "higher"),
+    Metric("frac_large_brokering_valuable",
+           "share of large-audience people who brokered a valuable referral", "share", "lower"),
+    Metric("weak_tie_share_brokered", "share of referrals that came over a weak tie", "share"),
+    Metric("mean_hops", "mean hops to close", "ties"),
+    Metric("mean_days_to_close", "mean days to close", "days"),
+    Metric("median_days_to_close", "median days to close", "days"),
+    Metric("top_decile_credit_share", "share of valuable referrals brokered by the top decile",
+           "share", "lower"),
+    Metric("gini_audience", "Gini index of audience", "index"),
+    Metric("gini_credit_valuable", "Gini index of valuable brokerage", "index"),
+)
+"""Every headline number of a run, in a stable order: the one list of metric names.
+
+Tables, JSON, the sweep figures and the app's tiles read names and labels from here.
+"""
+
+METRIC: dict[str, Metric] = {m.key: m for m in METRICS}
+""":data:`METRICS` by key."""
+
+HEADLINE_KEYS: tuple[str, ...] = tuple(m.key for m in METRICS)
 """Keys of :func:`headline`, in a stable order (for tables and JSON)."""
+
+COMPARISONS: tuple[str, ...] = (
+    "small_share_valuable_brokered", "per_capita_ratio_large_small",
+    "per_audience_ratio_small_large",
+)
+"""The three small-versus-large comparisons a talk leads with (tiles, figure titles)."""
 
 _RULES = ("broker", "chain")
 _NAN = float("nan")
@@ -340,6 +409,38 @@ def decile_table(people: pd.DataFrame) -> pd.DataFrame:
     return out.loc[:, list(DECILE_COLUMNS)].reset_index(drop=True)
 
 
+def class_comparison(
+    credit_small: float, credit_large: float, n_small: int, n_large: int,
+    audience_small: float, audience_large: float,
+) -> dict[str, float]:
+    """The three small-versus-large comparisons (:data:`COMPARISONS`) from class totals.
+
+    One formula for the run's headline numbers and the app's tiles (which
+    compute them from the running totals of the days simulated so far).
+
+    Args:
+        credit_small: Valuable credit held by small people (closures).
+        credit_large: Valuable credit held by large people (closures).
+        n_small: Small people (count).
+        n_large: Large people (count).
+        audience_small: Total audience of small people (ties).
+        audience_large: Total audience of large people (ties).
+
+    Returns:
+        ``small_share_valuable_brokered`` (share of the valuable credit held by
+        small people), ``per_capita_ratio_large_small`` (credit per large person
+        over credit per small person) and ``per_audience_ratio_small_large``
+        (credit per tie of audience, small over large); nan where undefined.
+    """
+    return {
+        "small_share_valuable_brokered": _div(credit_small, credit_small + credit_large),
+        "per_capita_ratio_large_small": _div(_div(credit_large, n_large),
+                                             _div(credit_small, n_small)),
+        "per_audience_ratio_small_large": _div(_div(credit_small, audience_small),
+                                               _div(credit_large, audience_large)),
+    }
+
+
 def headline(
     people: pd.DataFrame, closures: pd.DataFrame, needs: pd.DataFrame, n_ties: int
 ) -> dict[str, float | int]:
@@ -405,6 +506,9 @@ def headline(
     def mean_of(values: np.ndarray) -> float:
         return float(values.mean()) if values.size else _NAN
 
+    compare = class_comparison(cv_small, cv_large, n_small, n_large,
+                               float(audience[small].sum()), float(audience[is_large].sum()))
+
     out: dict[str, float | int] = {
         "n_people": n_people,
         "n_ties": int(n_ties),
@@ -420,12 +524,12 @@ def headline(
         "closure_rate": _div(n_closed, n_needs),
         "valuable_closure_rate": _div(closed_valuable.sum(), needs_valuable.sum()),
         "small_population_share": _div(n_small, n_people),
+        # Over the total of all credit (the same number as compare's, to the last bit for
+        # whole credits; kept so that tables stay byte-identical for fractional ones).
         "small_share_valuable_brokered": _div(cv_small, total_valuable),
         "small_share_brokered": _div(credit[small].sum(), credit.sum()),
-        "per_capita_ratio_large_small": _div(_div(cv_large, n_large), _div(cv_small, n_small)),
-        "per_audience_ratio_small_large": _div(
-            _div(cv_small, audience[small].sum()), _div(cv_large, audience[is_large].sum())
-        ),
+        "per_capita_ratio_large_small": compare["per_capita_ratio_large_small"],
+        "per_audience_ratio_small_large": compare["per_audience_ratio_small_large"],
         "frac_small_brokering_valuable": mean_of(credit_valuable[small] > 0),
         "frac_large_brokering_valuable": mean_of(credit_valuable[is_large] > 0),
         "weak_tie_share_brokered": mean_of(arrival[referral] == "weak"),
@@ -507,32 +611,105 @@ def gini(values: Any) -> float:
     return float(max(0.0, (weights @ x) / (n * total)))
 
 
-def bootstrap_ci(
+def concentration_index(values: Any, order: Any) -> float:
+    """Return the concentration index of ``values`` over people ordered by ``order``.
+
+    The index of the concentration curve: people sorted by ascending
+    ``order`` (ties broken by position, smaller first), then the Gini formula
+    on the values in that order, ``C = sum_i (2 i - n - 1) x_i / (n * sum_i x_i)``.
+    It equals one minus twice the area under that curve; it is :func:`gini`
+    when ``order`` is ``values`` itself, and it is negative when the values
+    gather at the low end of ``order``. The Lorenz figure labels its brokerage
+    curve (drawn in audience order) with this index, not with the Gini of
+    brokerage (which would describe brokerage sorted by itself).
+
+    Args:
+        values: Non-negative amounts (any units), e.g. valuable credit.
+        order: The ranking key of each person (e.g. audience).
+
+    Returns:
+        The index (dimensionless, in (-1, 1)); nan for no values or a zero total.
+
+    Raises:
+        ValueError: If any value is negative or nan, or the lengths differ.
+    """
+    x = _nonnegative(values)
+    key = np.asarray(order, dtype=np.float64).ravel()
+    if key.shape != x.shape:
+        raise ValueError(f"values and order differ in length: {x.size} and {key.size}")
+    n = x.size
+    total = x.sum()
+    if n == 0 or total == 0:
+        return _NAN
+    ranked = x[np.lexsort((np.arange(n), key))]
+    weights = 2.0 * np.arange(1, n + 1, dtype=np.float64) - n - 1
+    return float((weights @ ranked) / (n * total))
+
+
+class Interval(NamedTuple):
+    """A bootstrap confidence interval and how it was computed.
+
+    Attributes:
+        low: Lower end (units of the statistic); nan when there is no interval.
+        high: Upper end.
+        method: ``"BCa"``, ``"percentile"``, ``"t"`` (Student-t interval of the
+            mean, for :data:`T_MIN_VALUES` values or more), ``"exact"`` (all values
+            equal: the interval is that value) or ``"none"`` (fewer than two values).
+    """
+
+    low: float
+    high: float
+    method: str
+
+
+BCA_MIN_VALUES = 3
+"""Fewest values for a BCa interval (its acceleration needs a jackknife of >= 3)."""
+
+T_MIN_VALUES = 500
+"""Fewest values for which the interval of the mean is Student's t, not a bootstrap."""
+
+
+def bootstrap_interval(
     values: Any,
     stat: Callable[..., Any] = np.mean,
     n_boot: int = 2000,
     level: float = 0.95,
     rng: np.random.Generator | int | None = None,
-) -> tuple[float, float]:
-    """Return a percentile-bootstrap confidence interval of a statistic.
+) -> Interval:
+    """Return a bootstrap confidence interval of a statistic, with the method used.
 
-    Resamples ``values`` with replacement ``n_boot`` times, applies ``stat`` to
-    each resample and returns the ``(1 - level) / 2`` and ``(1 + level) / 2``
-    quantiles of the results. nan values are dropped first (e.g. runs where a
-    ratio was undefined).
+    The project's only bootstrap: every interval of a table, figure, notebook
+    or benchmark comes from here, through :func:`scipy.stats.bootstrap`. nan
+    values are dropped first (e.g. runs where a ratio was undefined). Then:
+
+    * fewer than 2 values: no interval, ``(nan, nan)``, method ``"none"`` (one
+      run says nothing about how another seed would come out);
+    * all values equal: ``(v, v)``, method ``"exact"`` (every resample is the same);
+    * the mean (``stat`` is :func:`numpy.mean`) of at least :data:`T_MIN_VALUES`
+      values: the Student-t interval ``mean +- t(n-1) * sd / sqrt(n)``, method
+      ``"t"``. With hundreds of runs the central limit theorem holds for the
+      mean and the bootstrap adds nothing but cost (2,000 resamples of every
+      group and metric: minutes for a 100,000-run sweep); ``rng`` and
+      ``n_boot`` are then unused;
+    * at least :data:`BCA_MIN_VALUES` values: the bias-corrected and accelerated
+      (BCa) interval, which corrects the percentile interval for the skew and
+      bias of the bootstrap distribution (Efron 1987);
+    * otherwise, or where BCa cannot be computed (scipy reports a degenerate
+      sample, e.g. a jackknife with no spread), the percentile interval: the
+      ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of the resampled
+      statistics.
 
     Args:
         values: One number per run (any units).
         stat: Statistic of a 1-d array (default the mean). If it accepts
-            ``axis=1`` it is applied to all resamples at once.
+            ``axis=-1`` it is applied to all resamples at once.
         n_boot: Number of resamples (count, >= 1).
         level: Confidence level (in (0, 1)).
         rng: Generator or seed; None means seed 0, so the interval is
             deterministic.
 
     Returns:
-        ``(low, high)`` in the units of ``stat``; ``(nan, nan)`` when no values
-        remain.
+        An :class:`Interval` ``(low, high, method)`` in the units of ``stat``.
 
     Raises:
         ValueError: If ``n_boot`` < 1 or ``level`` is not in (0, 1).
@@ -543,31 +720,111 @@ def bootstrap_ci(
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     x = np.asarray(values, dtype=np.float64).ravel()
     x = x[~np.isnan(x)]
-    if x.size == 0:
-        return _NAN, _NAN
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng or 0)
-    # Resample in blocks of at most ~4 million numbers to bound memory.
-    block = max(1, 4_000_000 // x.size)
-    stats: list[np.ndarray] = []
-    for start in range(0, n_boot, block):
-        size = min(block, n_boot - start)
-        samples = x[gen.integers(0, x.size, size=(size, x.size))]
-        stats.append(_apply_rows(stat, samples))
-    boots = np.concatenate(stats)
-    alpha = (1.0 - level) / 2.0
-    low, high = np.quantile(boots, [alpha, 1.0 - alpha])
-    return float(low), float(high)
+    if x.size < 2:
+        return Interval(_NAN, _NAN, "none")
+    if x[0] == x[-1] and (x == x[0]).all():
+        value = float(stat(x))
+        return Interval(value, value, "exact")
+    if stat is np.mean and x.size >= T_MIN_VALUES:
+        return t_interval(x, level)
+    vectorized = _accepts_axis(stat, x)
+    # Resample in batches of at most ~4 million numbers to bound memory.
+    batch = max(1, 4_000_000 // x.size)
+    methods = ("BCa", "percentile") if x.size >= BCA_MIN_VALUES else ("percentile",)
+    for method in methods:
+        gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng or 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scipy warns, then returns nan: handled below
+            result = scipy.stats.bootstrap(
+                (x,), stat, n_resamples=n_boot, batch=batch, vectorized=vectorized,
+                confidence_level=level, method=method, rng=gen)
+        low, high = (float(result.confidence_interval.low),
+                     float(result.confidence_interval.high))
+        if math.isfinite(low) and math.isfinite(high):
+            return Interval(low, high, method)
+    return Interval(_NAN, _NAN, "none")
 
 
-def _apply_rows(stat: Callable[..., Any], samples: np.ndarray) -> np.ndarray:
-    """Apply ``stat`` to each row, vectorised through ``axis=1`` when supported."""
+def t_interval(values: Any, level: float = 0.95) -> Interval:
+    """Student-t confidence interval of the mean of ``values`` (nan dropped), method ``"t"``.
+
+    ``mean +- t_{(1+level)/2, n-1} * sd / sqrt(n)`` with the sample standard
+    deviation (``ddof=1``); :func:`bootstrap_interval` uses it for means of
+    :data:`T_MIN_VALUES` values or more.
+
+    Args:
+        values: One number per run (any units).
+        level: Confidence level (in (0, 1)).
+
+    Returns:
+        An :class:`Interval` in the units of ``values``; ``(nan, nan, "none")``
+        with fewer than two values.
+    """
+    x = np.asarray(values, dtype=np.float64).ravel()
+    x = x[~np.isnan(x)]
+    if x.size < 2:
+        return Interval(_NAN, _NAN, "none")
+    mean = float(x.mean())
+    half = float(scipy.stats.t.ppf((1.0 + level) / 2.0, x.size - 1)
+                 * x.std(ddof=1) / math.sqrt(x.size))
+    return Interval(mean - half, mean + half, "t")
+
+
+def bootstrap_ci(
+    values: Any,
+    stat: Callable[..., Any] = np.mean,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    rng: np.random.Generator | int | None = None,
+) -> tuple[float, float]:
+    """Return ``(low, high)`` of :func:`bootstrap_interval` (BCa where the sample allows).
+
+    Args:
+        values: One number per run (any units).
+        stat: Statistic of a 1-d array (default the mean).
+        n_boot: Number of resamples (count, >= 1).
+        level: Confidence level (in (0, 1)).
+        rng: Generator or seed; None means seed 0.
+
+    Returns:
+        ``(low, high)`` in the units of ``stat``; ``(nan, nan)`` with fewer than
+        two values.
+
+    Raises:
+        ValueError: If ``n_boot`` < 1 or ``level`` is not in (0, 1).
+    """
+    interval = bootstrap_interval(values, stat, n_boot=n_boot, level=level, rng=rng)
+    return interval.low, interval.high
+
+
+def _accepts_axis(stat: Callable[..., Any], x: np.ndarray) -> bool:
+    """Whether ``stat(samples, axis=-1)`` gives one value per row (vectorised bootstrap)."""
     try:
-        result = np.asarray(stat(samples, axis=1), dtype=np.float64)
-        if result.shape == (samples.shape[0],):
-            return result
+        result = np.asarray(stat(np.vstack([x, x]), axis=-1), dtype=np.float64)
     except TypeError:
-        pass
-    return np.array([float(stat(row)) for row in samples], dtype=np.float64)
+        return False
+    return result.shape == (2,)
+
+
+def excludes(interval: tuple[float, float], null: float) -> int:
+    """Which side of ``null`` an interval lies on: +1 above, -1 below, 0 straddles or unknown.
+
+    Figures state a direction ("small people broker more ...") only when the
+    interval excludes the value of no difference (``null``): this is the test.
+
+    Args:
+        interval: ``(low, high)``.
+        null: The value of no difference (e.g. 1 for a ratio).
+
+    Returns:
+        ``1`` if ``low > null``, ``-1`` if ``high < null``, else ``0`` (also for nan).
+    """
+    low, high = float(interval[0]), float(interval[1])
+    if math.isfinite(low) and low > null:
+        return 1
+    if math.isfinite(high) and high < null:
+        return -1
+    return 0
 
 
 # --- across runs (sweeps) -----------------------------------------------------------
@@ -583,104 +840,38 @@ def group_summary(
 ) -> pd.DataFrame:
     """Mean and bootstrap confidence interval of each metric in each group of runs.
 
-    The interval is :func:`bootstrap_ci`'s percentile bootstrap of the mean,
-    with the same resamples (a group of ``n`` finite values is resampled as
-    ``bootstrap_ci(values, rng=seed)`` resamples it), computed for all groups
-    of one size at once as a matrix product of resample counts and values, so
-    100,000 runs take seconds; results equal :func:`bootstrap_ci`'s up to
-    floating-point rounding.
-
     Args:
         summary: One row per run (columns ``by``, ``metrics`` and ``status``;
             only ``status == "ok"`` rows count).
         by: Columns that define a group (the swept parameters other than seed).
         metrics: Metric columns to summarise.
-        level: Confidence level of the percentile bootstrap.
+        level: Confidence level of the interval (:func:`bootstrap_interval`:
+            Student's t for groups of 500 runs or more, else BCa where the sample
+            allows, else percentile).
         n_boot: Bootstrap resamples per group and metric.
         seed: Seed of the bootstrap (deterministic output).
 
     Returns:
         A tidy table: the ``by`` columns, ``metric``, ``n_runs`` (finite values
-        used), ``mean``, ``std``, ``ci_low``, ``ci_high``.
+        used), ``mean``, ``std``, ``ci_low``, ``ci_high`` and ``ci_method``
+        (how the interval was computed, see :func:`bootstrap_interval`).
     """
     ok = summary[summary["status"] == "ok"] if "status" in summary else summary
-    if by:
-        codes = ok.groupby(list(by), dropna=False, sort=True).ngroup().to_numpy()
-        order = np.argsort(codes, kind="stable")  # rows of each group, in table order
-        positions = np.split(order, np.searchsorted(codes[order], np.arange(1, codes.max() + 1))
-                             ) if len(codes) else []
-        keys = [tuple(ok[list(by)].iloc[pos[0]]) for pos in positions]
-    else:
-        keys, positions = [()], [np.arange(len(ok))]
-    columns = {m: pd.to_numeric(ok[m], errors="coerce").to_numpy(np.float64) for m in metrics}
-    items: list[tuple[int, int, np.ndarray]] = []  # (group, metric, finite values)
-    for gi, pos in enumerate(positions):
-        for mi, metric in enumerate(metrics):
-            values = columns[metric][pos]
-            items.append((gi, mi, values[np.isfinite(values)]))
-    ci = _bootstrap_means([values for _, _, values in items], n_boot, level, seed)
     rows = []
-    for (gi, mi, values), (low, high) in zip(items, ci, strict=True):
-        rows.append({**dict(zip(by, keys[gi], strict=True)), "metric": metrics[mi],
-                     "n_runs": int(values.size),
-                     "mean": float(values.mean()) if values.size else math.nan,
-                     "std": float(values.std(ddof=1)) if values.size > 1 else math.nan,
-                     "ci_low": low, "ci_high": high})
+    groups = ok.groupby(list(by), dropna=False, sort=True) if by else [((), ok)]
+    for key, part in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        for metric in metrics:
+            values = pd.to_numeric(part[metric], errors="coerce").to_numpy(np.float64)
+            values = values[np.isfinite(values)]
+            ci = bootstrap_interval(values, n_boot=n_boot, level=level, rng=seed)
+            rows.append({**dict(zip(by, key, strict=True)), "metric": metric,
+                         "n_runs": int(values.size),
+                         "mean": float(values.mean()) if values.size else math.nan,
+                         "std": float(values.std(ddof=1)) if values.size > 1 else math.nan,
+                         "ci_low": ci.low, "ci_high": ci.high, "ci_method": ci.method})
     return pd.DataFrame(rows, columns=[*by, "metric", "n_runs", "mean", "std", "ci_low",
-                                       "ci_high"])
-
-
-def _resample_counts(n: int, n_boot: int, seed: int) -> Iterator[np.ndarray]:
-    """How often each of ``n`` values is drawn in each resample, in :func:`bootstrap_ci`'s blocks.
-
-    The draws are exactly :func:`bootstrap_ci`'s for ``rng=seed``; one block
-    (at most ~4 million counts) is made at a time.
-    """
-    gen = np.random.default_rng(seed or 0)
-    block = max(1, 4_000_000 // n)
-    for start in range(0, n_boot, block):
-        size = min(block, n_boot - start)
-        idx = gen.integers(0, n, size=(size, n))
-        flat = (idx + (np.arange(size) * n)[:, None]).ravel()
-        yield np.bincount(flat, minlength=size * n).reshape(size, n).astype(np.float64)
-
-
-def _bootstrap_means(samples: list[np.ndarray], n_boot: int, level: float,
-                     seed: int) -> list[tuple[float, float]]:
-    """:func:`bootstrap_ci` of the mean of each sample, samples of one size batched.
-
-    Memory stays bounded: small samples are batched a few thousand at a time
-    against the cached counts; for large ones the counts are streamed once,
-    block by block, against all samples of that size.
-    """
-    out: list[tuple[float, float]] = [(_NAN, _NAN)] * len(samples)
-    by_size: dict[int, list[int]] = {}
-    for i, x in enumerate(samples):
-        if x.size == 1:  # every resample is the value itself
-            out[i] = (float(x[0]), float(x[0]))
-        elif x.size:
-            by_size.setdefault(int(x.size), []).append(i)
-    alpha = (1.0 - level) / 2.0
-
-    def finish(part: list[int], boots: np.ndarray) -> None:
-        low, high = np.quantile(boots, [alpha, 1.0 - alpha], axis=1)
-        for i, lo, hi in zip(part, low, high, strict=True):
-            out[i] = (float(lo), float(hi))
-
-    for n, members in by_size.items():
-        if n * n_boot <= 4_000_000:
-            counts = list(_resample_counts(n, n_boot, seed))
-            chunk = max(1, 4_000_000 // n_boot)
-            for start in range(0, len(members), chunk):
-                part = members[start:start + chunk]
-                values = np.stack([samples[i] for i in part])
-                finish(part, np.concatenate([values @ c.T for c in counts], axis=1) / n)
-        else:
-            values = np.stack([samples[i] for i in members])
-            boots = np.concatenate([values @ c.T for c in _resample_counts(n, n_boot, seed)],
-                                   axis=1) / n
-            finish(members, boots)
-    return out
+                                       "ci_high", "ci_method"])
 
 
 def audience_bins(people: pd.DataFrame, edges: np.ndarray | None = None) -> pd.DataFrame:

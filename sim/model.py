@@ -6,19 +6,28 @@ attribute reads the arrays, so a model of a million people costs no more with
 agents than without. Up to :data:`EAGER_AGENTS` people (``people.agents:
 auto``) every person gets an agent at start-up, for Mesa's tools and the app;
 larger models create a view on demand with :meth:`ReferralModel.person`.
+
+Model-level series are collected through Mesa's ``DataCollector``
+(``model.datacollector``): one row per day, the fields of
+:class:`sim.records.DayStats`, when the model is stepped through
+:meth:`ReferralModel.step` (Mesa's way, as the app and notebooks do).
+:func:`sim.run` steps the arrays directly and builds the same series as its
+``timeseries`` table, without the collector's per-day cost.
 """
 
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import mesa
 import numpy as np
 
-from sim.config import Config, validate
+from sim.config import Config, check_population, validate
 from sim.engine import World
 from sim.measures import classify_people
 from sim.network import RawGraph, generate
+from sim.records import DayStats
 from sim.rng import stream
 
 EAGER_AGENTS = 50_000
@@ -79,27 +88,43 @@ class Person(mesa.Agent):
                 f"community={self.community}, large={self.is_large})")
 
 
+def _today(model: ReferralModel, field: str) -> int | float:
+    """Field ``field`` of the model's latest :class:`DayStats` (a DataCollector reporter)."""
+    return getattr(model.world.daily[-1], field)
+
+
 class ReferralModel(mesa.Model):
-    """The referral model of ``DESIGN.md``: one step is one day.
+    """The referral model (``docs/model.md``): one step is one day.
+
+    Attributes:
+        world: The arrays of the run (:class:`sim.engine.World`).
+        datacollector: Mesa's ``DataCollector`` with one model reporter per
+            :class:`sim.records.DayStats` field, collected by :meth:`step`.
 
     Args:
-        config: Run configuration (validated here).
+        config: Run configuration (validated here, unless ``checked``).
         graph: A prebuilt network; by default one is generated from ``config``.
+        checked: ``config`` is what :func:`sim.config.validate` just returned
+            (:func:`sim.run.run` passes it so a run validates its config once).
     """
 
-    def __init__(self, config: Config | None = None, graph: RawGraph | None = None) -> None:
-        config = validate(config or Config())
+    def __init__(self, config: Config | None = None, graph: RawGraph | None = None, *,
+                 checked: bool = False) -> None:
+        config = config if checked and config is not None else validate(config or Config())
         super().__init__(rng=np.random.default_rng(np.random.SeedSequence(config.seed)))
         self.config = config
         t0 = time.perf_counter()
         if graph is None:
             graph = generate(config.network, config.people.n, stream(config.seed, "network"))
         self.graph = graph
+        check_population(config, graph.n)  # e.g. knockout.k, once an edge list gave n
         self.world = World(config, graph)
         self.build_seconds = time.perf_counter() - t0
         mc = config.measures
         self.is_large, self.decile = classify_people(self.world.audience, mc.large_fraction)
         self.valuable_threshold = self.world.valuable_threshold
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: partial(_today, field=name) for name in DayStats._fields})
         self._views: dict[int, Person] = {}
         mode = config.people.agents
         if mode == "all" or (mode == "auto" and graph.n <= EAGER_AGENTS):
@@ -127,5 +152,6 @@ class ReferralModel(mesa.Model):
         return view
 
     def step(self) -> None:
-        """Simulate one day."""
+        """Simulate one day and collect its :class:`DayStats` into ``datacollector``."""
         self.world.step()
+        self.datacollector.collect(self)

@@ -20,21 +20,33 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
-from sim.config import NETWORKS, ConfigError, NetworkConfig
+from sim.config import ConfigError, NetworkConfig, machine_memory
 
 __all__ = [
+    "GENERATORS",
     "RawGraph",
+    "barabasi_albert_graph",
+    "configuration_graph",
+    "default_graph",
+    "edgelist_graph",
+    "erdos_renyi_graph",
     "generate",
+    "generator",
+    "generator_names",
+    "holme_kim_graph",
+    "karate_graph",
     "label_propagation",
     "neighbourhood_overlap",
     "read_edgelist",
     "to_csr",
+    "watts_strogatz_graph",
 ]
 
 # Largest number of decimal digits accepted in a node id (fits in int64).
@@ -48,7 +60,12 @@ _INTERNAL_ROUNDS = 2
 
 @dataclass
 class RawGraph:
-    """A simple undirected graph with one community per person.
+    """A simple graph of ties with one community per person.
+
+    A tie is a pair of people ``u < v``; on a directed network (followers) each
+    tie also says who follows whom, and a tie exists when at least one of the
+    two follows the other. Undirected networks are the special case where
+    every tie is reciprocated (``u_follows_v`` and ``v_follows_u`` are ``None``).
 
     Attributes:
         n: Number of people (count).
@@ -60,6 +77,14 @@ class RawGraph:
         labels: ``int64`` original node ids of an edge list (person ``i`` had id
             ``labels[i]``); ``None`` for generated graphs.
         name: Name of the generator that made the graph.
+        u_follows_v: ``bool`` per tie: ``u`` follows ``v`` (``u``'s attention goes
+            to ``v``'s posts, so ``u`` is in ``v``'s audience). ``None``: undirected.
+        v_follows_u: ``bool`` per tie: ``v`` follows ``u``. ``None``: undirected.
+        weight: ``float64`` per tie in (0, 1]: a measured tie strength (e.g. from
+            contact counts) used instead of the embeddedness rule; ``None``: none.
+        trust_uv: ``float64`` per tie in [-1, 1]: ``u``'s rated trust in ``v``
+            (negative: distrust); NaN where ``u`` gave no rating; ``None``: no data.
+        trust_vu: ``float64`` per tie in [-1, 1]: ``v``'s rated trust in ``u``.
     """
 
     n: int
@@ -68,6 +93,26 @@ class RawGraph:
     community: np.ndarray
     labels: np.ndarray | None
     name: str
+    u_follows_v: np.ndarray | None = None
+    v_follows_u: np.ndarray | None = None
+    weight: np.ndarray | None = None
+    trust_uv: np.ndarray | None = None
+    trust_vu: np.ndarray | None = None
+
+    @property
+    def directed(self) -> bool:
+        """Whether ties say who follows whom (else every tie is reciprocated)."""
+        return self.u_follows_v is not None
+
+    def followers(self) -> np.ndarray:
+        """Audience of each person: how many people follow them (``int64``, length ``n``).
+
+        On an undirected network this is the number of ties (:meth:`degrees`).
+        """
+        if not self.directed:
+            return self.degrees()
+        return (np.bincount(self.v[self.u_follows_v], minlength=self.n)
+                + np.bincount(self.u[self.v_follows_u], minlength=self.n))
 
     @property
     def n_edges(self) -> int:
@@ -77,6 +122,49 @@ class RawGraph:
     def degrees(self) -> np.ndarray:
         """Return the number of ties of each person (``int64``, length ``n``)."""
         return np.bincount(self.u, minlength=self.n) + np.bincount(self.v, minlength=self.n)
+
+
+
+# --- the generator registry -----------------------------------------------------------------
+
+#: A network generator: ``(network config, number of people, random generator) -> graph``.
+Generator = Callable[[NetworkConfig, int, np.random.Generator], "RawGraph"]
+
+#: Every network generator by name, in the order they are defined: the one list of
+#: choices of ``network.name`` (``sim.config`` reads it; ``conf/network`` has one file each).
+GENERATORS: dict[str, Generator] = {}
+
+
+def generator(name: str) -> Callable[[Generator], Generator]:
+    """Register the decorated function as the network generator ``name``.
+
+    Adding a generator is this decorator on a function ``(cfg, n, rng) ->
+    RawGraph`` plus a ``conf/network/<name>.yaml``: the config accepts
+    ``network.name=<name>`` from then on. Example::
+
+        @generator("ring")
+        def ring_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
+            ...
+
+    Args:
+        name: The value of ``network.name`` (and the ``network=`` option) that selects it.
+
+    Raises:
+        ValueError: ``name`` is already registered.
+    """
+
+    def register(fn: Generator) -> Generator:
+        if name in GENERATORS:
+            raise ValueError(f"network generator {name!r} is already registered")
+        GENERATORS[name] = fn
+        return fn
+
+    return register
+
+
+def generator_names() -> tuple[str, ...]:
+    """Names of the registered generators (the allowed values of ``network.name``)."""
+    return tuple(GENERATORS)
 
 
 # --- small helpers --------------------------------------------------------------------------
@@ -417,8 +505,36 @@ def _match_globally(
     return a, b, stubs[2 * a.size :]
 
 
-def _gen_default(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
-    """Heavy-tailed degrees, planted communities and clustering (see :func:`generate`)."""
+@generator("default")
+def default_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
+    """The project's default: heavy-tailed audiences in planted communities, with clustering.
+
+    Power-law audiences (``cfg.degree_exponent``, mean ``cfg.mean_degree``, capped
+    at ``cfg.max_degree`` or ``sqrt(n * mean_degree)``) in communities of
+    log-normal size (mean ``cfg.community_size`` people, contiguous id blocks). A
+    share ``1 - cfg.mixing`` of each person's stubs (at most community size - 1)
+    is matched at random inside the community, the rest across everyone; stubs of
+    pairs dropped as self-loops or duplicates are matched again (four rounds), so
+    the realised mean degree stays within a few per cent of the target. Matching
+    inside small groups gives clustering well above a random graph. Hubs' internal
+    stubs are capped, so the share of ties inside communities is somewhat below
+    ``1 - mixing`` (about 0.68 at the defaults and n = 20,000).
+
+    Source: a configuration model with planted communities, in the spirit of the
+    LFR benchmark (Lancichinetti, Fortunato and Radicchi 2008); power-law degrees
+    as in online social networks (Barabási 2016, ch. 4).
+
+    Cost: O(n + m log m) time and O(n + m) memory for m ties (sorting the pairs).
+
+    Args:
+        cfg: Uses ``mean_degree``, ``degree_exponent``, ``max_degree``,
+            ``community_size``, ``mixing``.
+        n: Number of people (count, >= 2).
+        rng: The only source of randomness.
+
+    Returns:
+        The graph, with the planted communities.
+    """
     deg = _powerlaw_degrees(n, cfg.mean_degree, cfg.degree_exponent, cfg.max_degree, rng)
     sizes = _community_sizes(n, cfg.community_size, rng)
     n_comm = int(sizes.size)
@@ -451,8 +567,23 @@ def _gen_default(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGra
     return RawGraph(n=n, u=u, v=v, community=community, labels=None, name="default")
 
 
-def _gen_erdos_renyi(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
-    """G(n, p) with ``p = mean_degree / (n - 1)``, by sampling distinct pairs."""
+@generator("erdos_renyi")
+def erdos_renyi_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
+    """Erdős–Rényi random graph G(n, p) with ``p = mean_degree / (n - 1)``.
+
+    Up to 2,000,000 pairs one Bernoulli draw per pair; above, the number of ties
+    is drawn from the binomial and distinct uniform pairs are sampled until there
+    are that many. Communities from :func:`label_propagation`.
+
+    Source: Erdős and Rényi (1959); Gilbert (1959).
+
+    Cost: O(n^2) for small graphs, O(n + m log m) time and O(n + m) memory above.
+
+    Args:
+        cfg: Uses ``mean_degree``.
+        n: Number of people (count, >= 2).
+        rng: The only source of randomness.
+    """
     p = min(1.0, cfg.mean_degree / (n - 1))
     total = n * (n - 1) // 2
     if total <= 2_000_000:  # small graphs: one Bernoulli draw per pair
@@ -626,7 +757,8 @@ def _grow_pa(
     return eu, ev
 
 
-def _gen_pa(cfg: NetworkConfig, n: int, rng: np.random.Generator, name: str) -> RawGraph:
+def _preferential_attachment(cfg: NetworkConfig, n: int, rng: np.random.Generator,
+                             name: str) -> RawGraph:
     """Barabási-Albert or Holme-Kim graph with ``m = round(mean_degree / 2)``."""
     m = max(1, round(cfg.mean_degree / 2))
     m = min(m, n - 1)
@@ -636,13 +768,64 @@ def _gen_pa(cfg: NetworkConfig, n: int, rng: np.random.Generator, name: str) -> 
     return _with_lpa(n, u, v, rng, name)
 
 
-def _gen_watts_strogatz(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
-    """Ring lattice of even degree ``k`` with each tie rewired with ``rewire_prob``.
+@generator("barabasi_albert")
+def barabasi_albert_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
+    """Preferential attachment: each new person ties to ``m = round(mean_degree / 2)`` others.
 
-    A rewired tie ``(i, i + j)`` keeps ``i`` and gets a new endpoint drawn
-    uniformly among people that are neither ``i`` nor already tied to ``i``
-    (rejection sampling in vectorised rounds). Communities are contiguous ring
-    blocks of about ``community_size`` people.
+    Targets are chosen with probability proportional to their degree, so
+    audiences follow a power law with exponent 3. Communities from
+    :func:`label_propagation`.
+
+    Source: Barabási and Albert (1999).
+
+    Cost: O(n m) time (compiled), O(n m) memory.
+
+    Args:
+        cfg: Uses ``mean_degree``.
+        n: Number of people (count, >= 2).
+        rng: The only source of randomness.
+    """
+    return _preferential_attachment(cfg, n, rng, "barabasi_albert")
+
+
+@generator("holme_kim")
+def holme_kim_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
+    """Preferential attachment with triad formation: power-law audiences and clustering.
+
+    As :func:`barabasi_albert_graph`, but after each preferential tie the new
+    person, with probability ``triad_prob``, also ties to a contact of the person
+    just chosen (closing a triangle). Communities from :func:`label_propagation`.
+
+    Source: Holme and Kim (2002).
+
+    Cost: O(n m) time (compiled), O(n m) memory, ``m = round(mean_degree / 2)``.
+
+    Args:
+        cfg: Uses ``mean_degree``, ``triad_prob``.
+        n: Number of people (count, >= 2).
+        rng: The only source of randomness.
+    """
+    return _preferential_attachment(cfg, n, rng, "holme_kim")
+
+
+@generator("watts_strogatz")
+def watts_strogatz_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
+    """Small world: a ring lattice of even degree ``k``, each tie rewired with ``rewire_prob``.
+
+    ``k`` is the even number nearest ``mean_degree``. A rewired tie ``(i, i + j)``
+    keeps ``i`` and gets a new endpoint drawn uniformly among people that are
+    neither ``i`` nor already tied to ``i`` (rejection sampling in vectorised
+    rounds). Communities are contiguous ring blocks of about ``community_size``
+    people.
+
+    Source: Watts and Strogatz (1998).
+
+    Cost: O(n k log(n k)) time, O(n k) memory.
+
+    Args:
+        cfg: Uses ``mean_degree``, ``rewire_prob``, ``community_size``.
+        n: Number of people (count, >= 2).
+        rng: The only source of randomness.
     """
     k = 2 * math.floor(cfg.mean_degree / 2 + 0.5)
     k_cap = (n - 1) - ((n - 1) % 2)
@@ -667,8 +850,24 @@ def _gen_watts_strogatz(cfg: NetworkConfig, n: int, rng: np.random.Generator) ->
     return RawGraph(n=n, u=u, v=v, community=community, labels=None, name="watts_strogatz")
 
 
-def _gen_configuration(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
-    """Erased configuration model on a power-law degree sequence."""
+@generator("configuration")
+def configuration_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
+    """Erased configuration model on the power-law degree sequence of :func:`default_graph`.
+
+    Stubs are paired uniformly at random; self-loops and repeated pairs are
+    dropped (so hubs lose a few ties). No communities are planted: they come
+    from :func:`label_propagation`.
+
+    Source: Molloy and Reed (1995); erased variant as in Britton, Deijfen and
+    Martin-Löf (2006).
+
+    Cost: O(n + m log m) time, O(n + m) memory.
+
+    Args:
+        cfg: Uses ``mean_degree``, ``degree_exponent``, ``max_degree``.
+        n: Number of people (count, >= 2).
+        rng: The only source of randomness.
+    """
     deg = _powerlaw_degrees(n, cfg.mean_degree, cfg.degree_exponent, cfg.max_degree, rng)
     stubs = np.repeat(np.arange(n, dtype=np.int32), deg)
     stubs = stubs[rng.permutation(stubs.size)]
@@ -677,8 +876,25 @@ def _gen_configuration(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> 
     return _with_lpa(n, u, v, rng, "configuration")
 
 
-def _gen_edgelist(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
-    """Graph read from ``cfg.path``; ``n`` is ignored (the file decides)."""
+@generator("edgelist")
+def edgelist_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
+    """A real network read from the SNAP edge list at ``cfg.path`` (see :func:`read_edgelist`).
+
+    ``n`` is ignored: the file decides. Communities from :func:`label_propagation`.
+
+    Source: the data (e.g. SNAP's ego-Facebook, McAuley and Leskovec 2012).
+
+    Cost: O(file size) to parse, O(m log m) to sort the pairs; memory about
+    eight times the file size while parsing.
+
+    Args:
+        cfg: Uses ``path``.
+        n: Ignored.
+        rng: Used by label propagation only.
+
+    Raises:
+        ConfigError: No path, or an unusable file (see :func:`read_edgelist`).
+    """
     if not cfg.path:
         raise ConfigError("network.path", "required with network=edgelist (an edge-list file)")
     u, v, labels = read_edgelist(cfg.path)
@@ -687,8 +903,19 @@ def _gen_edgelist(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGr
     return g
 
 
-def _gen_karate(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
-    """Zachary's karate club (34 people, 78 ties); community = club after the split."""
+@generator("karate")
+def karate_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
+    """Zachary's karate club (34 people, 78 ties); community = club after the split.
+
+    Source: Zachary (1977), as shipped with networkx.
+
+    Cost: negligible.
+
+    Args:
+        cfg: Unused.
+        n: Ignored.
+        rng: Unused (the graph is fixed).
+    """
     import networkx as nx
 
     g = nx.karate_club_graph()
@@ -709,51 +936,14 @@ def _with_lpa(
     return RawGraph(n=n, u=u, v=v, community=community, labels=None, name=name)
 
 
-_GENERATORS: dict[str, Callable[[NetworkConfig, int, np.random.Generator], RawGraph]] = {
-    "default": _gen_default,
-    "erdos_renyi": _gen_erdos_renyi,
-    "barabasi_albert": lambda cfg, n, rng: _gen_pa(cfg, n, rng, "barabasi_albert"),
-    "holme_kim": lambda cfg, n, rng: _gen_pa(cfg, n, rng, "holme_kim"),
-    "watts_strogatz": _gen_watts_strogatz,
-    "configuration": _gen_configuration,
-    "edgelist": _gen_edgelist,
-    "karate": _gen_karate,
-}
-assert set(_GENERATORS) == set(NETWORKS)
-
-
 def generate(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
     """Generate (or load) the social network named by ``cfg.name``.
 
-    Generators:
-
-    * ``default``: power-law audiences (``degree_exponent``, mean ``mean_degree``,
-      capped at ``max_degree`` or ``sqrt(n * mean_degree)``) in planted
-      communities of log-normal size (mean ``community_size`` people, contiguous
-      id blocks). A share ``1 - mixing`` of each person's stubs (at most
-      community size - 1) is matched at random inside the community, the rest
-      across the whole population. Stubs of pairs dropped as self-loops or
-      duplicates are matched again (once more inside the community, then across
-      everyone; four rounds in all), so the realised mean degree stays within a
-      few per cent of the target. Matching inside small groups gives clustering
-      well above a random graph. Hubs' internal stubs are capped, so the share of
-      ties inside communities is somewhat below ``1 - mixing`` (about 0.68 at the
-      defaults and n = 20,000).
-    * ``erdos_renyi``: G(n, p) with ``p = mean_degree / (n - 1)``.
-    * ``barabasi_albert``: preferential attachment, ``m = round(mean_degree / 2)``
-      ties per new person.
-    * ``holme_kim``: the same plus triad formation with ``triad_prob``.
-    * ``watts_strogatz``: ring lattice of even degree nearest ``mean_degree``,
-      each tie rewired with ``rewire_prob``; communities are ring blocks of about
-      ``community_size`` people.
-    * ``configuration``: erased configuration model on the power-law sequence
-      of ``default``.
-    * ``edgelist``: the SNAP edge list at ``path`` (see :func:`read_edgelist`);
-      ``n`` is ignored.
-    * ``karate``: Zachary's karate club; communities are the two clubs.
-
-    Generators without planted communities get theirs from
-    :func:`label_propagation`.
+    Looks the name up in :data:`GENERATORS` (one documented function each:
+    :func:`default_graph`, :func:`erdos_renyi_graph`,
+    :func:`barabasi_albert_graph`, :func:`holme_kim_graph`,
+    :func:`watts_strogatz_graph`, :func:`configuration_graph`,
+    :func:`edgelist_graph`, :func:`karate_graph`) and calls it.
 
     Args:
         cfg: Network configuration.
@@ -766,11 +956,12 @@ def generate(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
     Raises:
         ConfigError: Unknown generator, too few people, or an unusable edge list.
     """
-    if cfg.name not in _GENERATORS:
-        raise ConfigError("network.name", f"must be one of {', '.join(NETWORKS)}; got {cfg.name!r}")
+    if cfg.name not in GENERATORS:
+        raise ConfigError("network.name",
+                          f"must be one of {', '.join(GENERATORS)}; got {cfg.name!r}")
     if cfg.name not in ("edgelist", "karate") and n < 2:
         raise ConfigError("people.n", f"must be a number >= 2; got {n!r}")
-    return _GENERATORS[cfg.name](cfg, int(n), rng)
+    return GENERATORS[cfg.name](cfg, int(n), rng)
 
 
 # --- edge-list reading ----------------------------------------------------------------------
@@ -844,6 +1035,16 @@ def _parse_pairs(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     return a[:cnt], b[:cnt], 0
 
 
+#: Peak memory of reading an edge list, per byte of file: the bytes, two int64 id
+#: arrays of up to a quarter of the size each, their relabelling and sorting.
+EDGELIST_BYTES_PER_FILE_BYTE = 12
+
+
+def max_edgelist_bytes() -> int:
+    """Largest edge-list file this machine can read (bytes); 0 if its memory is unknown."""
+    return machine_memory() // EDGELIST_BYTES_PER_FILE_BYTE
+
+
 def read_edgelist(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Read an undirected edge list in SNAP format.
 
@@ -860,10 +1061,15 @@ def read_edgelist(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.n
         ``(u, v, labels)``: ``int32`` endpoints with ``u < v``, unique and sorted
         lexicographically, and the ``int64`` original id of each person.
 
+    Only regular files are read (not a device such as ``/dev/zero``, a FIFO or a
+    socket), and only files small enough to parse in this machine's memory
+    (parsing takes about :data:`EDGELIST_BYTES_PER_FILE_BYTE` times the file).
+
     Raises:
         ConfigError: With ``key`` the path as given: the file is missing, is a
-            directory, cannot be read, has a malformed line, has no ties or
-            fewer than 2 people.
+            directory or not a regular file, is too large for this machine,
+            cannot be read, has a malformed line, has no ties or fewer than 2
+            people.
     """
     key = os.fspath(path)
     key = key.decode(errors="replace") if isinstance(key, bytes) else key
@@ -872,10 +1078,26 @@ def read_edgelist(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.n
     if not os.path.exists(path):
         raise ConfigError(key, "no such file")
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise ConfigError(key, f"cannot be read ({exc.strerror or exc})") from exc
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(key, "is not a regular file (a device, FIFO or socket); "
+                              "give an edge-list file")
+        limit = max_edgelist_bytes()
+        if limit and info.st_size > limit:
+            raise ConfigError(key, f"is {info.st_size / 1e9:,.1f} GB; reading it needs about "
+                              f"{EDGELIST_BYTES_PER_FILE_BYTE * info.st_size / 1e9:,.0f} GB of "
+                              f"memory (estimate), this machine has "
+                              f"{machine_memory() / 1e9:,.1f} GB: at most "
+                              f"{limit / 1e9:,.1f} GB of edge list")
+        try:
+            data = fh.read(info.st_size + 1 if limit else -1)
+        except OSError as exc:
+            raise ConfigError(key, f"cannot be read ({exc.strerror or exc})") from exc
     a, b, bad = _parse_pairs(np.frombuffer(data, dtype=np.uint8))
     if bad:
         text = data.split(b"\n", bad)[bad - 1].decode("utf-8", errors="replace").strip()

@@ -19,6 +19,22 @@ import math
 import numpy as np
 import pandas as pd
 
+from sim.measures import Metric
+
+CASCADE_METRICS: tuple[Metric, ...] = (
+    Metric("n_cascades", "cascades", "count"),
+    Metric("mean_reach", "mean reach (people)", "count"),
+    Metric("mean_reach_fraction", "mean reach, share of people", "share"),
+    Metric("large_cascade_share", "share of cascades that are large", "share"),
+    Metric("large_cascade_reach_fraction", "reach of a large cascade, share of people",
+           "share"),
+    Metric("theory_giant_fraction", "percolation theory: share of people in the giant cluster",
+           "share"),
+    Metric("theory_threshold", "percolation threshold of transmissibility", "ratio"),
+    Metric("mean_depth", "mean cascade depth", "ties"),
+)
+"""The headline numbers of cascade mode (:func:`cascade_metrics`), as ``measures.METRICS``."""
+
 
 def giant_fraction(degrees: np.ndarray, transmissibility: float, tol: float = 1e-13) -> float:
     """Share of people in the giant cluster of bond percolation (configuration model).

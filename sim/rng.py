@@ -41,7 +41,3 @@ def stream(seed: int, name: str) -> np.random.Generator:
     key = STREAMS[name]
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key,))))
 
-
-def streams(seed: int) -> dict[str, np.random.Generator]:
-    """Return every stream of :data:`STREAMS` for root ``seed``."""
-    return {name: stream(seed, name) for name in STREAMS}

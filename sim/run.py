@@ -28,9 +28,14 @@ from sim.rng import stream
 from sim.tables import (
     CASCADE_COLUMNS,
     CLOSURE_COLUMNS,
+    CLOSURE_SCHEMA,
+    DECILE_SCHEMA,
     NEED_COLUMNS,
+    NEED_SCHEMA,
     PEOPLE_COLUMNS,
     TIMESERIES_COLUMNS,
+    TIMESERIES_SCHEMA,
+    empty_table,
 )
 from sim.ties import tie_class
 
@@ -43,7 +48,8 @@ class Result:
         config: The configuration that ran.
         metrics: Headline numbers (see ``sim.measures.headline``), JSON-ready.
         people, closures, needs, timeseries, deciles: Tidy tables
-            (``sim.tables``); empty in cascade mode except ``people``.
+            (``sim.tables``); in cascade mode all but ``people`` have their
+            columns and no rows.
         cascades: One row per cascade (cascade mode), else ``None``.
         timings: Wall-clock seconds of ``build`` and ``run``.
     """
@@ -104,9 +110,9 @@ def run(config: Config | None = None, progress: bool = False,
     Raises:
         ConfigError: A bad value or input file (nothing has run).
     """
-    config = validate(config or Config())
+    config = validate(config or Config())  # the run's one check
     t0 = time.perf_counter()
-    model = ReferralModel(config)
+    model = ReferralModel(config, checked=True)
     build = time.perf_counter() - t0
     t1 = time.perf_counter()
     if config.mode == "cascade":
@@ -118,7 +124,9 @@ def run(config: Config | None = None, progress: bool = False,
 
             days = tqdm(days, desc="days", unit="day", leave=False)
         for _ in days:
-            model.step()
+            # The arrays directly: the timeseries table is the model's series,
+            # without the Mesa DataCollector's cost per day (see sim.model).
+            model.world.step()
             if on_day is not None:
                 on_day(model)
         result = collect(model)
@@ -150,20 +158,21 @@ def collect(model: ReferralModel) -> Result:
     """Build the tables and metrics of a referral-mode model as it stands now."""
     w = model.world
     cfg = model.config
-    n_needs = w.need_seeker.n
-    status = w.need_status.view()
-    value = w.need_value.view()
+    cols = w.needs
+    n_needs = cols.n
+    status = cols.status.view()
+    value = cols.value.view()
     valuable = value >= model.valuable_threshold
     needs = pd.DataFrame({
         "need": np.arange(n_needs, dtype=np.int64),
-        "posted_day": w.need_posted.view().copy(),
-        "seeker": w.need_seeker.view().copy(),
-        "topic": w.need_topic.view().copy(),
+        "posted_day": cols.posted.view().copy(),
+        "seeker": cols.seeker.view().copy(),
+        "topic": cols.topic.view().copy(),
         "value": value.copy(),
         "valuable": valuable,
         "status": np.asarray(STATUS_NAMES, dtype=object)[status],
-        "closed_day": w.need_closed_day.view().copy(),
-        "seen_by": w.need_seen.view().copy(),
+        "closed_day": cols.closed_day.view().copy(),
+        "seen_by": cols.seen.view().copy(),
     })[list(NEED_COLUMNS)]
     closures = _closures_table(model, valuable)
     people = _people_table(model)
@@ -171,11 +180,8 @@ def collect(model: ReferralModel) -> Result:
     for col in activity.columns:
         people[col] = activity[col].to_numpy()
     people = people[list(PEOPLE_COLUMNS)]
-    timeseries = pd.DataFrame(w.daily, columns=list(TIMESERIES_COLUMNS))
-    for col in TIMESERIES_COLUMNS:
-        if col != "mean_strength":
-            timeseries[col] = timeseries[col].astype(np.int64)
-    timeseries["day"] = timeseries["day"].astype(np.int32)
+    timeseries = pd.DataFrame(w.daily, columns=list(TIMESERIES_COLUMNS)).astype(
+        TIMESERIES_SCHEMA)
     deciles = measures.decile_table(people)
     metrics = measures.headline(people, closures, needs, w.n_ties)
     metrics = {"mode": "referral", "seed": cfg.seed, "days": w.day, **metrics,
@@ -193,58 +199,41 @@ def collect(model: ReferralModel) -> Result:
 
 def _closures_table(model: ReferralModel, valuable: np.ndarray) -> pd.DataFrame:
     w = model.world
-    log = w.closure_log
-    if not log:
-        empty = {c: [] for c in CLOSURE_COLUMNS}
-        return pd.DataFrame(empty)
-
-    def cat(key: str) -> np.ndarray:
-        return np.concatenate([part[key] for part in log])
-
-    def cat_offsets(key: str) -> np.ndarray:
-        out = [np.zeros(1, np.int64)]
-        base = 0
-        for part in log:
-            out.append(part[key][1:] + base)
-            base += part[key][-1]
-        return np.concatenate(out)
-
-    need = cat("need")
+    log = w.closures.table()
+    if len(log) == 0:
+        return empty_table(CLOSURE_SCHEMA)
+    need = log.need
     m = need.shape[0]
-    kind = cat("kind")
-    broker = cat("broker")
-    provider = cat("provider")
-    seeker = cat("seeker")
-    day = cat("day")
-    posted = w.need_posted.data[need]
-    paths = pa.ListArray.from_arrays(pa.array(cat_offsets("path_offsets"), pa.int64()),
-                                     pa.array(cat("path"), pa.int32()))
-    strengths = pa.ListArray.from_arrays(pa.array(cat_offsets("strength_offsets"), pa.int64()),
-                                         pa.array(cat("strengths"), pa.float64()))
-    w_arrival = cat("w_arrival")
+    broker = log.broker
+    seeker = log.seeker
+    posted = w.needs.posted.data[need]
+    paths = pa.ListArray.from_arrays(pa.array(log.path_offsets, pa.int64()),
+                                     pa.array(log.path, pa.int32()))
+    strengths = pa.ListArray.from_arrays(pa.array(log.strength_offsets, pa.int64()),
+                                         pa.array(log.strengths, pa.float64()))
     tc = model.config.ties
     aud = w.audience
     return pd.DataFrame({
         "closure": np.arange(m, dtype=np.int64),
         "need": need,
-        "day": day,
+        "day": log.day,
         "posted_day": posted,
-        "days_to_close": (day - posted).astype(np.int32),
-        "kind": np.where(kind == kernels.REFERRAL, "referral", "direct"),
+        "days_to_close": (log.day - posted).astype(np.int32),
+        "kind": np.where(log.kind == kernels.REFERRAL, "referral", "direct"),
         "seeker": seeker,
-        "provider": provider,
+        "provider": log.provider,
         "broker": broker,
-        "topic": w.need_topic.data[need],
-        "value": w.need_value.data[need],
+        "topic": w.needs.topic.data[need],
+        "value": w.needs.value.data[need],
         "valuable": valuable[need],
-        "hops": cat("hops"),
+        "hops": log.hops,
         "path": paths.to_pandas(),
         "path_strengths": strengths.to_pandas(),
-        "arrival_strength": w_arrival,
-        "arrival_class": tie_class(w_arrival, tc.weak_below, tc.strong_above),
-        "new_tie": cat("new_tie"),
+        "arrival_strength": log.w_arrival,
+        "arrival_class": tie_class(log.w_arrival, tc.weak_below, tc.strong_above),
+        "new_tie": log.new_tie,
         "seeker_audience": aud[seeker].astype(np.int32),
-        "provider_audience": aud[provider].astype(np.int32),
+        "provider_audience": aud[log.provider].astype(np.int32),
         "broker_audience": np.where(broker >= 0, aud[np.maximum(broker, 0)], -1).astype(np.int32),
     })[list(CLOSURE_COLUMNS)]
 
@@ -253,7 +242,7 @@ def _run_cascades(model: ReferralModel, progress: bool) -> Result:
     """Cascade mode: ``n_cascades`` independent cascades from random people."""
     cfg = model.config
     w = model.world
-    t = w.ties
+    ties = tuple(w.ties.arrays())  # a plain tuple: see sim.state
     rng = stream(cfg.seed, "cascade")
     sources = rng.integers(0, w.n, cfg.cascade.n_cascades).astype(np.int64)
     reach_parts, depth_parts, check_parts = [], [], []
@@ -265,9 +254,7 @@ def _run_cascades(model: ReferralModel, progress: bool) -> Result:
 
         bar = tqdm(total=len(sources), desc="cascades", unit="cascade", leave=False)
     for batch in batches:
-        r, d, c = kernels.cascade_spread(
-            batch, t.row_start, t.row_len, t.nbr, t.nbr_edge, t.excess, t.excess_sum, t.scale,
-            t.floor, w.topic, w.budget, cfg.cascade.transmissibility, rng, rng)
+        r, d, c = kernels.cascade_spread(batch, ties, cfg.cascade.transmissibility, rng, rng)
         reach_parts.append(r)
         depth_parts.append(d)
         check_parts.append(c)
@@ -292,8 +279,8 @@ def _run_cascades(model: ReferralModel, progress: bool) -> Result:
                               seconds=time.perf_counter() - started)
     metrics = {"mode": "cascade", "seed": cfg.seed, "n_people": w.n, "n_ties": w.n_ties,
                **metrics, "network": cfg.network.name}
-    empty = pd.DataFrame()
-    return Result(cfg, metrics, people, empty, empty, empty, empty, cascades)
+    return Result(cfg, metrics, people, empty_table(CLOSURE_SCHEMA), empty_table(NEED_SCHEMA),
+                  empty_table(TIMESERIES_SCHEMA), empty_table(DECILE_SCHEMA), cascades)
 
 
 def summarize(metrics: dict[str, Any], config: Config) -> str:

@@ -1,8 +1,11 @@
 """The tidy tables a run produces: their columns, types and meaning.
 
-Every table is a :class:`pandas.DataFrame`, one row per observation. The
-simulator fills them (``sim.engine``); measures (``sim.measures``) and plots
-(``sim.plots``) are pure functions of them. Person ids are row numbers ``0..n-1``
+Every table is a :class:`pandas.DataFrame`, one row per observation, with the
+columns and types of its ``*_SCHEMA`` below. The simulator fills them
+(``sim.engine``, ``sim.run``); in cascade mode the referral tables
+(``closures``, ``needs``, ``timeseries``, ``deciles``) have their columns and
+no rows; measures (``sim.measures``) and plots (``sim.viz``) are pure
+functions of them. Person ids are row numbers ``0..n-1``
 of the ``people`` table; ``-1`` means "nobody".
 
 ``closures`` (one row per closed need)
@@ -59,28 +62,55 @@ of the ``people`` table; ``-1`` means "nobody".
 
 from __future__ import annotations
 
-CLOSURE_COLUMNS = (
-    "closure", "need", "day", "posted_day", "days_to_close", "kind", "seeker", "provider",
-    "broker", "topic", "value", "valuable", "hops", "path", "path_strengths",
-    "arrival_strength", "arrival_class", "new_tie", "seeker_audience", "provider_audience",
-    "broker_audience",
-)  # fmt: skip
-NEED_COLUMNS = (
-    "need", "posted_day", "seeker", "topic", "value", "valuable", "status", "closed_day",
-    "seen_by",
-)  # fmt: skip
-PEOPLE_COLUMNS = (
-    "person", "label", "audience", "community", "topic", "budget", "is_large", "decile",
-    "final_audience", "sought", "provided", "brokered", "brokered_valuable", "carried",
-    "credit", "credit_valuable",
-)  # fmt: skip
-TIMESERIES_COLUMNS = (
-    "day", "needs_posted", "open_needs", "closures", "direct", "referrals",
-    "valuable_closures", "expired", "messages", "views", "new_ties", "meetups",
-    "mean_strength",
-)  # fmt: skip
-CASCADE_COLUMNS = ("cascade", "source", "reach", "depth", "edge_checks")
-DECILE_COLUMNS = (
-    "decile", "people", "mean_audience", "credit", "credit_valuable", "credit_per_capita",
-    "credit_valuable_per_capita", "credit_valuable_per_audience", "frac_brokering_valuable",
-)  # fmt: skip
+import pandas as pd
+
+#: Column -> pandas dtype of each table, in column order (``str``: text,
+#: ``object``: a list per row).
+CLOSURE_SCHEMA = {
+    "closure": "int64", "need": "int64", "day": "int32", "posted_day": "int32",
+    "days_to_close": "int32", "kind": "str", "seeker": "int32", "provider": "int32",
+    "broker": "int32", "topic": "int32", "value": "float64", "valuable": "bool", "hops": "int32",
+    "path": "object", "path_strengths": "object", "arrival_strength": "float64",
+    "arrival_class": "str", "new_tie": "bool", "seeker_audience": "int32",
+    "provider_audience": "int32", "broker_audience": "int32",
+}  # fmt: skip
+NEED_SCHEMA = {
+    "need": "int64", "posted_day": "int32", "seeker": "int32", "topic": "int32",
+    "value": "float64", "valuable": "bool", "status": "str", "closed_day": "int32",
+    "seen_by": "int32",
+}  # fmt: skip
+PEOPLE_SCHEMA = {
+    "person": "int32", "label": "int64", "audience": "int32", "community": "int32",
+    "topic": "int32", "budget": "float64", "is_large": "bool", "decile": "int8",
+    "final_audience": "int32", "sought": "int32", "provided": "int32", "brokered": "int32",
+    "brokered_valuable": "int32", "carried": "int32", "credit": "float64",
+    "credit_valuable": "float64",
+}  # fmt: skip
+TIMESERIES_SCHEMA = {
+    "day": "int32", "needs_posted": "int64", "open_needs": "int64", "closures": "int64",
+    "direct": "int64", "referrals": "int64", "valuable_closures": "int64", "expired": "int64",
+    "messages": "int64", "views": "int64", "new_ties": "int64", "meetups": "int64",
+    "mean_strength": "float64",
+}  # fmt: skip
+CASCADE_SCHEMA = {
+    "cascade": "int32", "source": "int32", "reach": "int64", "depth": "int32",
+    "edge_checks": "int64",
+}  # fmt: skip
+DECILE_SCHEMA = {
+    "decile": "int8", "people": "int64", "mean_audience": "float64", "credit": "float64",
+    "credit_valuable": "float64", "credit_per_capita": "float64",
+    "credit_valuable_per_capita": "float64", "credit_valuable_per_audience": "float64",
+    "frac_brokering_valuable": "float64",
+}  # fmt: skip
+
+CLOSURE_COLUMNS = tuple(CLOSURE_SCHEMA)
+NEED_COLUMNS = tuple(NEED_SCHEMA)
+PEOPLE_COLUMNS = tuple(PEOPLE_SCHEMA)
+TIMESERIES_COLUMNS = tuple(TIMESERIES_SCHEMA)
+CASCADE_COLUMNS = tuple(CASCADE_SCHEMA)
+DECILE_COLUMNS = tuple(DECILE_SCHEMA)
+
+
+def empty_table(schema: dict[str, str]) -> pd.DataFrame:
+    """A table with no rows and the columns (and types) of ``schema``."""
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in schema.items()})

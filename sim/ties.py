@@ -6,7 +6,9 @@ Row ``i`` of the adjacency holds ``row_len[i]`` neighbours starting at
 the end of the slot array with twice the capacity (amortised O(1) per new
 tie); once moved rows leave more garbage than live slots, the whole layout is
 compacted.
-Strength of tie ``e`` is ``floor + scale * excess[e]`` (see ``sim.kernels``).
+Strength of tie ``e`` is ``floor + scale * excess[e]``
+(:func:`sim.kernels.strength_of`). The kernels get the arrays as one
+:class:`sim.state.Ties` (:meth:`TieState.arrays`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from numba import njit
 from sim import kernels
 from sim.config import TiesConfig
 from sim.network import neighbourhood_overlap
+from sim.state import Ties
 
 #: Free slots given to every row at start, plus one per ``SLACK_DIV`` ties.
 SLACK_MIN = 2
@@ -26,7 +29,7 @@ SLACK_DIV = 8
 
 
 @njit(cache=True)
-def _fill_rows(n, eu, ev, row_start, row_len, nbr, nbr_edge):
+def _fill_rows(eu, ev, row_start, row_len, nbr, nbr_edge):
     for e in range(eu.shape[0]):
         a = eu[e]
         b = ev[e]
@@ -39,19 +42,19 @@ def _fill_rows(n, eu, ev, row_start, row_len, nbr, nbr_edge):
 
 
 @njit(cache=True)
-def _insert_batch(a, b, w, gain, row_start, row_len, row_cap, nbr, nbr_edge, eu, ev, excess,
-                  excess_sum, n_edges, scale, floor):
-    """Create ties a[i]-b[i] (strength w[i]); a pair tied meanwhile is strengthened by gain."""
+def _insert_batch(a, b, w, gain, ties, n_edges):
+    """Create ties a[i]-b[i] (strength w[i]); a pair tied meanwhile is strengthened by gain.
+
+    Returns:
+        The new number of edges, or ``-1 - i`` if pair ``i`` found no room.
+    """
+    ties = Ties(*ties)
     for i in range(a.shape[0]):
-        e = kernels.find_tie(a[i], b[i], row_start, row_len, nbr, nbr_edge)
+        e = kernels.find_tie(ties, a[i], b[i])
         if e >= 0:
-            old = floor + scale * excess[e]
-            kernels.set_strength(e, old + gain[i] * (1.0 - old), eu, ev, excess, excess_sum,
-                                 scale, floor)
+            kernels.strengthen(ties, e, gain[i])
         else:
-            ok = kernels.insert_tie(a[i], b[i], w[i], row_start, row_len, row_cap, nbr, nbr_edge,
-                                    eu, ev, excess, excess_sum, n_edges, scale, floor)
-            if not ok:
+            if not kernels.insert_tie(ties, a[i], b[i], w[i], n_edges):
                 return -1 - i
             n_edges += 1
     return n_edges
@@ -72,7 +75,7 @@ class TieState:
         eu, ev: int32 endpoints of each edge (``eu < ev``); ``n_edges`` are used.
         excess: float64 strength above the floor, before the global ``scale``.
         excess_sum: float64 per person, summed ``excess`` of their ties.
-        scale: Global decay factor (``scale[0]``; an array so kernels may use it).
+        scale: Global decay factor (dimensionless; see :meth:`decay`).
         floor: Strength every tie decays toward.
     """
 
@@ -104,7 +107,7 @@ class TieState:
         nbr = np.full(int(cap.sum()), -1, np.int32)
         nbr_edge = np.full(nbr.shape[0], -1, np.int32)
         row_len = np.zeros(n, np.int32)
-        _fill_rows(n, u, v, row_start, row_len, nbr, nbr_edge)
+        _fill_rows(u, v, row_start, row_len, nbr, nbr_edge)
         edge_cap = max(16, m + m // 8)
         eu = np.zeros(edge_cap, np.int32)
         ev = np.zeros(edge_cap, np.int32)
@@ -116,8 +119,16 @@ class TieState:
                    eu, ev, excess, excess_sum, m, 1.0, float(floor))
 
     # --- reading ---------------------------------------------------------------
+    def arrays(self) -> Ties:
+        """The kernels' view of the current arrays (rebuild after any growth or decay)."""
+        return Ties(self.row_start, self.row_len, self.row_cap, self.nbr, self.nbr_edge, self.eu,
+                    self.ev, self.excess, self.excess_sum, float(self.scale), float(self.floor))
+
     def strengths(self) -> np.ndarray:
-        """Current strength of every tie (float64, length ``n_edges``)."""
+        """Current strength of every tie (float64, length ``n_edges``).
+
+        The vectorised :func:`sim.kernels.strength_of`.
+        """
         return self.floor + self.scale * self.excess[: self.n_edges]
 
     def edges(self) -> tuple[np.ndarray, np.ndarray]:
@@ -131,12 +142,12 @@ class TieState:
 
     def tie(self, a: int, b: int) -> int:
         """Edge id of the tie a-b, or -1."""
-        return int(kernels.find_tie(a, b, self.row_start, self.row_len, self.nbr, self.nbr_edge))
+        return int(kernels.find_tie(self.arrays(), a, b))
 
     def strength(self, a: int, b: int) -> float:
         """Strength of the tie a-b (0.0 where there is none)."""
         e = self.tie(a, b)
-        return 0.0 if e < 0 else float(self.floor + self.scale * self.excess[e])
+        return 0.0 if e < 0 else float(kernels.strength_of(self.arrays(), e))
 
     def strength_totals(self) -> np.ndarray:
         """Per person, the summed strength of their ties (the attention denominator)."""
@@ -186,9 +197,7 @@ class TieState:
         gain = np.ascontiguousarray(gain, np.float64)
         self._make_room(np.concatenate([a, b]))
         before = self.n_edges
-        out = _insert_batch(a, b, w, gain, self.row_start, self.row_len, self.row_cap, self.nbr,
-                            self.nbr_edge, self.eu, self.ev, self.excess, self.excess_sum,
-                            self.n_edges, self.scale, self.floor)
+        out = _insert_batch(a, b, w, gain, tuple(self.arrays()), self.n_edges)
         if out < 0:  # cannot happen after _make_room; guard against silent loss
             raise RuntimeError(f"tie insertion ran out of room at pair {-1 - out}")
         self.n_edges = int(out)

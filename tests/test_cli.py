@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments import common
-from experiments.common import cli
+from experiments.cleanup import CreatedPaths
+from experiments.cli import cli
 from sim.config import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,6 +100,7 @@ def bad_files(tmp_path) -> Path:
     folder.mkdir()
     (folder / "empty.txt").write_text("# only a comment\n\n")
     (folder / "malformed.txt").write_text("# u v\n0 1\n1 2\n2 x3\n3 4\n")
+    os.mkfifo(folder / "fifo")
     return folder
 
 
@@ -120,6 +121,25 @@ BAD = [
     (["network=edgelist", "network.path={files}/empty.txt"], "empty.txt: contains no edges"),
     (["network=edgelist", "network.path={files}/malformed.txt"], "malformed.txt: line 4: "),
     (["network=edgelist", "network.path={files}"], "files: is a directory"),
+    # issue 9: no upper bounds, overflow, accepted though wrong
+    (["people.n=10000000000"], "people.n: 10,000,000,000 people (mean audience 10) need "
+                               "about 14,000 GB of memory (estimate); this machine has "),
+    (["mode=cascade", "cascade.n_cascades=100000000000"],
+     "cascade.n_cascades: 100,000,000,000 cascades need about 4,800 GB of memory (estimate)"),
+    (["network=edgelist", "network.path=/dev/zero"],
+     "/dev/zero: is not a regular file (a device, FIFO or socket); give an edge-list file"),
+    (["network=edgelist", "network.path={files}/fifo"], "fifo: is not a regular file"),
+    (["needs.lifetime_days=100000000000"],
+     "needs.lifetime_days: must be a number in [1, 36500]; got 100000000000"),
+    (["needs.value_log_sd=1e308"], "needs.value_log_sd: must be a number in [0, 10]; got 1e+308"),
+    (["people.topic_zipf=1e308"], "people.topic_zipf: must be a number in [0, 10]; got 1e+308"),
+    (["knockout.target=large", "knockout.k=301"],
+     "knockout.k: must be a whole number in [0, 30] (the large people among 300: "
+     "measures.large_fraction 0.1); got 301"),
+    (["network=karate", "knockout.target=large", "knockout.k=10"],
+     "knockout.k: must be a whole number in [0, 4] (the large people among 34"),
+    (["needs.seeker_reposts=2"], "needs.seeker_reposts: must be true or false; got 2"),
+    (["people.budget_sigma=1000"], "people.budget_sigma: must be a number in [0, 3]; got 1000.0"),
 ]
 
 
@@ -209,43 +229,62 @@ def test_cli_passes_success_through(capsys, monkeypatch):
 # --- cleaning up after bad input, in process ---------------------------------------------------
 
 
-@pytest.fixture
-def fresh_state(monkeypatch):
-    monkeypatch.setattr(common, "_NEW_DIRS", set())
-    monkeypatch.setattr(common, "_OLD_DIRS", set())
-    monkeypatch.setattr(common, "_TOP_DIRS", [])
-
-
 def hydra_bookkeeping(folder: Path) -> None:
     """What Hydra writes into a run folder before the task runs."""
-    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra").mkdir(parents=True, exist_ok=True)
     for name in ("config.yaml", "hydra.yaml", "overrides.yaml"):
         (folder / ".hydra" / name).write_text("{}\n")
     (folder / "run.log").write_text("")
 
 
-def test_discard_removes_a_fresh_run_folder_and_its_new_date_folder(tmp_path, fresh_state):
+def expect_hydra(ledger: CreatedPaths, folder: Path) -> None:
+    """Record what Hydra is about to write, as Preflight does."""
+    ledger.expect_dir(folder)
+    ledger.expect_dir(folder / ".hydra")
+    for name in ("config.yaml", "hydra.yaml", "overrides.yaml"):
+        ledger.expect_file(folder / ".hydra" / name)
+    ledger.expect_file(folder / "run.log")
+
+
+def test_discard_removes_a_fresh_run_folder_and_its_new_date_folder(tmp_path):
     (tmp_path / "outputs" / "2026-01-01" / "09-00-00").mkdir(parents=True)  # an older run
     run_dir = tmp_path / "outputs" / "2026-01-02" / "10-00-00"
-    common._remember_new_dirs(run_dir)  # as Preflight does before Hydra creates it
+    ledger = CreatedPaths()
+    expect_hydra(ledger, run_dir)
     hydra_bookkeeping(run_dir)
-    assert common.discard_run_dir(run_dir)
+    removed = ledger.discard()
+    assert run_dir in removed and run_dir.parent in removed
     assert sorted(p.name for p in (tmp_path / "outputs").iterdir()) == ["2026-01-01"]
 
 
-def test_discard_keeps_results_and_the_users_folders(tmp_path, fresh_state):
-    done = tmp_path / "done"
-    hydra_bookkeeping(done)
-    (done / "metrics.json").write_text("{}")
-    assert not common.discard_run_dir(done)
-    assert (done / "metrics.json").exists() and (done / ".hydra").exists()
-
+def test_discard_never_touches_what_existed_or_what_it_did_not_create(tmp_path):
+    # The user's folder with their own logs and YAML, as in issue 9.
     mine = tmp_path / "mine"
-    mine.mkdir()
-    common._remember_new_dirs(mine)  # existed before the run: emptied, not removed
-    hydra_bookkeeping(mine)
-    common.discard_run_dir(mine)
-    assert mine.is_dir() and list(mine.iterdir()) == []
+    (mine / "2024").mkdir(parents=True)
+    users = {mine / "server.log": "up\n", mine / "2024" / "jan.log": "jan\n",
+             mine / "multirun.yaml": "a: 1\n", mine / "run.log": "my own run log\n"}
+    for path, text in users.items():
+        path.write_text(text)
+    ledger = CreatedPaths()
+    expect_hydra(ledger, mine)  # run.log existed: not recorded
+    hydra_bookkeeping(mine)  # Hydra writes .hydra/ and (over)writes run.log
+    (mine / "run.log").write_text("my own run log\n")
+    (mine / "other.txt").write_text("written by someone else meanwhile")
+    ledger.discard()
+    for path, text in users.items():
+        assert path.read_text() == text
+    assert (mine / "other.txt").exists()
+    assert not (mine / ".hydra").exists()  # exactly what was recorded is gone
+
+
+def test_discard_keeps_a_recorded_folder_that_is_not_empty(tmp_path):
+    run_dir = tmp_path / "new"
+    ledger = CreatedPaths()
+    expect_hydra(ledger, run_dir)
+    hydra_bookkeeping(run_dir)
+    (run_dir / "metrics.json").write_text("{}")
+    ledger.discard()
+    assert (run_dir / "metrics.json").exists() and not (run_dir / ".hydra").exists()
 
 
 def test_finished_run_folder_is_never_overwritten(tmp_path):
@@ -258,3 +297,111 @@ def test_finished_run_folder_is_never_overwritten(tmp_path):
     lines = [line for line in again.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "already holds a finished run" in lines[0]
     assert (run_dir / "metrics.json").read_bytes() == before
+
+
+# --- users' files: never deleted, never overwritten (issue 9) ------------------------------------
+
+
+def users_files(folder: Path) -> dict[Path, bytes]:
+    files = {folder / "server.log": b"up since monday\n", folder / "2024" / "jan.log": b"jan\n",
+             folder / "multirun.yaml": b"mine: 1\n", folder / "people.csv": b"name\nann\n"}
+    for path, data in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return files
+
+
+@pytest.mark.parametrize("extra", [[], ["network=edgelist", "network.path=MALFORMED"]],
+                         ids=["good run", "run failing on a bad edge list"])
+def test_a_folder_of_users_files_is_refused_and_left_as_it_was(tmp_path, extra):
+    mine = tmp_path / "mine"
+    files = users_files(mine)
+    (tmp_path / "bad.txt").write_text("0 1\nx y\n")
+    extra = [a.replace("MALFORMED", str(tmp_path / "bad.txt")) for a in extra]
+    proc = run_cli(f"hydra.run.dir={mine}", *SMALL, *extra)
+    assert proc.returncode == 2
+    assert proc.stderr == (f"error: {mine}: holds other files (e.g. 2024) but no finished run; "
+                           "choose a new or empty hydra.run.dir (nothing was touched)\n")
+    assert {p for p in mine.rglob("*") if p.is_file()} == set(files)
+    assert all(path.read_bytes() == data for path, data in files.items())
+
+
+def test_an_empty_folder_is_used_and_a_failed_run_leaves_it_empty(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (tmp_path / "bad.txt").write_text("0 1\nx y\n")
+    proc = run_cli(f"hydra.run.dir={empty}", *SMALL, "network=edgelist",
+                   f"network.path={tmp_path / 'bad.txt'}")
+    assert proc.returncode == 2 and proc.stderr.startswith("error: ")
+    assert empty.is_dir() and list(empty.iterdir()) == []  # Hydra's files removed, folder kept
+    run_job(empty, *SMALL)
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "", "..", "/tmp/abs", "a/b"])
+def test_bad_sweep_names_are_refused(tmp_path, name):
+    proc = run_cli("-m", f"sweep_name={name}", *SMALL, "seed=1,2")
+    assert proc.returncode == 2
+    assert proc.stderr == ("error: sweep_name: must be one folder name inside sweeps/ (not empty,"
+                           f" no '/', not '.' or '..'); got {name!r}\n")
+
+
+def test_run_log_holds_the_summary(tmp_path):
+    run_dir = tmp_path / "run"
+    run_job(run_dir, *SMALL)
+    log = (run_dir / "run.log").read_text()
+    assert "default network: 300 people" in log and "mean hops" in log
+    assert "[experiments.jobs][INFO]" in log
+
+
+# --- output that cannot be written ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("error", "expected"), [
+    (OSError(28, "No space left on device", "/data/run/people.parquet"),
+     "error: /data/run/people.parquet: no space left on device; free some space and run again "
+     "(finished runs are kept)\n"),
+    (PermissionError(13, "Permission denied", "/data/run"),
+     "error: /data/run: permission denied; choose a folder you can write to\n"),
+])
+def test_cli_turns_output_errors_into_one_line(capsys, monkeypatch, error, expected):
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
+
+    def app():
+        raise error
+
+    with pytest.raises(SystemExit) as info:
+        cli(app)
+    assert info.value.code == 1
+    assert capsys.readouterr().err == expected
+
+
+def test_an_unwritable_run_folder_is_one_line(tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    proc = run_cli(f"hydra.run.dir={a_file}/run", *SMALL)
+    assert proc.returncode == 1
+    assert proc.stderr == f"error: {a_file}/run: not a directory\n"
+    proc = run_cli("-m", f"hydra.sweep.dir={a_file}/sweep", *SMALL, "seed=1,2")
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[-1] == f"error: {a_file}/sweep: not a directory"
+    assert "Traceback" not in proc.stderr
+
+
+# --- experiments.animate's arguments -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--fps", "nan"], "error: argument --fps: must be a finite number > 0, got nan"),
+    (["--fps", "inf"], "error: argument --fps: must be a finite number > 0, got inf"),
+    (["--fps", "abc"], "error: argument --fps: invalid float value: 'abc'"),
+    (["--out", "{tmp}/a_file/need.gif"], "error: --out {tmp}/a_file/need.gif: {tmp}/a_file is "
+                                         "a file, not a folder"),
+    (["--out", "{tmp}/need.png"], "error: --out must name a .gif file, got {tmp}/need.png"),
+])
+def test_animate_refuses_bad_arguments_in_one_line(tmp_path, args, expected):
+    (tmp_path / "a_file").write_text("x")
+    args = [a.format(tmp=tmp_path) for a in args]
+    proc = run_cli(*args, module="experiments.animate")
+    assert proc.returncode == 2
+    assert proc.stderr == expected.format(tmp=tmp_path) + "\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]

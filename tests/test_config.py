@@ -16,7 +16,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from experiments import schema
-from experiments.common import error_line, sweep_configs, to_config
+from experiments.convert import to_config
+from experiments.errors import error_line
+from experiments.preflight import sweep_configs
 from sim.config import (
     MODES,
     NETWORKS,
@@ -40,7 +42,8 @@ def compose_cfg(*overrides: str, hydra: bool = False) -> DictConfig:
 
 
 def composed(*overrides: str) -> Config:
-    return to_config(compose_cfg(*overrides))
+    """Compose, convert and check, as Preflight does for every job."""
+    return validate(to_config(compose_cfg(*overrides)))
 
 
 def compose_error(*overrides: str) -> str:
@@ -69,7 +72,7 @@ def test_primary_config_hydra_settings():
     assert hydra_cfg.job_logging.loggers.MESA.level == "WARNING"
     raw = OmegaConf.to_container(hydra_cfg.run, resolve=False)
     assert raw["dir"] == "outputs/${now:%Y-%m-%d}/${now:%H-%M-%S}"
-    assert hydra_cfg.callbacks.preflight._target_ == "experiments.common.Preflight"
+    assert hydra_cfg.callbacks.preflight._target_ == "experiments.preflight.Preflight"
     assert hydra_cfg.callbacks.aggregate._target_ == "experiments.callbacks.Aggregate"
     assert OmegaConf.to_container(hydra_cfg.sweep, resolve=False)["dir"] == "sweeps/${sweep_name}"
 
@@ -239,7 +242,7 @@ def test_sweep_configs_find_a_bad_point():
     jobs = sweep("needs.rate=0.01,1.5", "experiment=cascade")
     assert [to_config(jobs[0]).needs.rate, jobs[1].needs.rate] == [0.01, 1.5]
     with pytest.raises(ConfigError) as info:
-        to_config(jobs[1])
+        validate(to_config(jobs[1]))
     assert info.value.key == "needs.rate"
 
 
@@ -302,10 +305,13 @@ def test_from_dict_rejects_wrong_types(data, key, allowed):
     assert allowed in info.value.message
 
 
-def test_from_dict_converts_exact_numbers():
-    config = from_dict({"days": 20.0, "network": {"mean_degree": 4}})
-    assert config.days == 20 and type(config.days) is int
+def test_from_dict_converts_whole_numbers_to_floats_but_not_floats_to_whole_numbers():
+    # Exactly as the command line: days=20.0 is refused there (OmegaConf), so here too.
+    config = from_dict({"network": {"mean_degree": 4}})
     assert config.network.mean_degree == 4.0 and type(config.network.mean_degree) is float
+    with pytest.raises(ConfigError) as info:
+        from_dict({"days": 20.0})
+    assert str(info.value) == "days: must be a whole number, got 20.0"
 
 
 def with_value(key: str, value) -> Config:
@@ -385,3 +391,149 @@ def test_config_error_pickles():
     err = pickle.loads(pickle.dumps(ConfigError("people.n", "must be a number >= 2")))
     assert (err.key, err.message) == ("people.n", "must be a number >= 2")
     assert str(err) == "people.n: must be a number >= 2"
+
+
+# --- one check for the command line and the Python API (issue 9) ------------------------------
+
+
+def test_api_refuses_a_float_for_a_whole_number_naming_the_key():
+    with pytest.raises(ConfigError) as info:
+        validate(Config(days=5.0))  # type: ignore[arg-type]
+    assert str(info.value) == "days: must be a whole number, got 5.0"
+
+
+def test_api_accepts_numpy_scalars_paths_and_dict_sections(tmp_path):
+    import numpy as np
+
+    edges = tmp_path / "edges.txt"
+    config = validate(Config(seed=np.int64(3), days=np.int32(7),
+                             people={"n": np.int64(300), "budget_mean": np.float32(2.5)},
+                             network=NetworkConfig(name="edgelist", path=edges),
+                             needs={"seeker_reposts": np.bool_(False)}))
+    assert (config.seed, config.days, config.people.n) == (3, 7, 300)
+    assert type(config.seed) is int and type(config.people.n) is int
+    assert config.people.budget_mean == 2.5 and type(config.people.budget_mean) is float
+    assert isinstance(config.people, PeopleConfig) and config.network.path == str(edges)
+    assert config.needs.seeker_reposts is False
+    assert config == composed("seed=3", "days=7", "people.n=300", "people.budget_mean=2.5",
+                              "network=edgelist", f"network.path={edges}",
+                              "needs.seeker_reposts=false")
+
+
+def test_api_refuses_what_the_command_line_refuses():
+    import numpy as np
+
+    for config, key in [(Config(people={"n": 1.5}), "people.n"),
+                        (Config(people={"nn": 3}), "people.nn"),
+                        (Config(seed=np.float64(2.0)), "seed"),
+                        (Config(days=True), "days"),
+                        (Config(people=3), "people"),
+                        (Config(needs={"seeker_reposts": 2}), "needs.seeker_reposts")]:
+        assert key_of(validate, config) == key
+
+
+def test_validate_takes_a_mapping_too():
+    config = validate({"seed": 4, "people": {"n": 500}})
+    assert isinstance(config, Config) and (config.seed, config.people.n) == (4, 500)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "allowed"),
+    [
+        ("needs.lifetime_days", 100_000_000_000, "[1, 36500]"),
+        ("needs.value_log_sd", 1e308, "[0, 10]"),
+        ("people.topic_zipf", 1e308, "[0, 10]"),
+        ("people.budget_sigma", 1000.0, "[0, 3]"),
+    ],
+)
+def test_upper_bounds_keep_the_arithmetic_finite(key, value, allowed):
+    with pytest.raises(ConfigError) as info:
+        validate(with_value(key, value))
+    assert info.value.key == key and allowed in info.value.message
+
+
+def test_upper_bounds_are_inclusive_and_run():
+    from sim.run import run
+
+    config = from_dict({"days": 3, "people": {"n": 200, "budget_sigma": 3.0, "topic_zipf": 10.0},
+                        "needs": {"value_log_sd": 10.0, "lifetime_days": 36_500}})
+    metrics = run(validate(config)).metrics
+    assert metrics["n_people"] == 200
+
+
+def test_sizes_are_bounded_by_memory_with_the_estimate():
+    with pytest.raises(ConfigError) as info:
+        validate(with_value("people.n", 10_000_000_000), memory=24 * 10**9)
+    assert str(info.value) == (
+        "people.n: 10,000,000,000 people (mean audience 10) need about 14,000 GB of memory "
+        "(estimate); this machine has 24.0 GB: at most about 17,142,857 people")
+    cascade = from_dict({"mode": "cascade", "cascade": {"n_cascades": 100_000_000_000}})
+    with pytest.raises(ConfigError) as info:
+        validate(cascade, memory=24 * 10**9)
+    assert info.value.key == "cascade.n_cascades"
+    assert "4,800 GB of memory (estimate)" in info.value.message
+    # (24 GB - 1.4e7 bytes of network for 10,000 people) / 48 bytes a cascade
+    assert "at most about 499,708,333 cascades" in info.value.message
+    validate(with_value("people.n", 1_000_000), memory=24 * 10**9)  # fits
+
+
+def test_knockout_k_is_at_most_the_large_people():
+    config = from_dict({"people": {"n": 1000}, "knockout": {"target": "large", "k": 101}})
+    with pytest.raises(ConfigError) as info:
+        validate(config)
+    assert str(info.value) == ("knockout.k: must be a whole number in [0, 100] (the large "
+                               "people among 1,000: measures.large_fraction 0.1); got 101")
+    config.knockout.k = 100
+    validate(config)
+    config.knockout = dataclasses.replace(config.knockout, target="none", k=5000)
+    validate(config)  # no knockout: k is not used
+
+
+def test_boolean_overrides_take_only_true_or_false():
+    from experiments.convert import check_overrides
+
+    check_overrides(["needs.seeker_reposts=false", "response.referrals=true", "seed=2"])
+    for bad in ("needs.seeker_reposts=2", "response.referrals=0", "needs.seeker_reposts=true,2"):
+        with pytest.raises(ConfigError) as info:
+            check_overrides([bad])
+        assert info.value.key == bad.split("=")[0]
+        assert info.value.message.startswith("must be true or false; got ")
+
+
+def test_network_choices_come_from_the_generator_registry():
+    from sim import network
+
+    assert NETWORKS == network.generator_names() == tuple(network.GENERATORS)
+    with pytest.raises(ConfigError) as info:
+        validate(with_value("network.name", "nope"))
+    assert info.value.message == f"must be one of {', '.join(network.GENERATORS)}; got 'nope'"
+
+
+def test_pyproject_license_is_an_spdx_string():
+    import tomllib
+
+    project = tomllib.loads((CONF.parent / "pyproject.toml").read_text())
+    assert project["project"]["license"] == "MIT"
+    assert "setuptools>=77" in project["build-system"]["requires"]
+
+
+def test_a_run_validates_its_config_once(monkeypatch):
+    import importlib
+
+    import sim.config
+    import sim.model
+
+    run_module = importlib.import_module("sim.run")  # ``sim.run`` names the function
+    calls = []
+    real = sim.config.validate
+
+    def counting(config):
+        calls.append(config)
+        return real(config)
+
+    monkeypatch.setattr(run_module, "validate", counting)
+    monkeypatch.setattr(sim.model, "validate", counting)
+    run_module.run(Config(days=2, people=PeopleConfig(n=200)))
+    assert len(calls) == 1
+    sim.model.ReferralModel(Config(days=2, people=PeopleConfig(n=200)))
+    assert len(calls) == 2  # the Mesa model on its own still checks what it is given

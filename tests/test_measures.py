@@ -12,11 +12,18 @@ from hypothesis import strategies as st
 from scipy.stats import norm
 
 from sim.measures import (
+    COMPARISONS,
     HEADLINE_KEYS,
+    METRIC,
+    METRICS,
     bootstrap_ci,
+    bootstrap_interval,
+    class_comparison,
     classify_people,
+    concentration_index,
     credit_table,
     decile_table,
+    excludes,
     gini,
     headline,
     lorenz_curve,
@@ -469,6 +476,91 @@ def test_bootstrap_ci_deterministic_and_sane() -> None:
         bootstrap_ci([1.0], level=1.0)
     with pytest.raises(ValueError):
         bootstrap_ci([1.0], n_boot=0)
+
+
+def test_bootstrap_is_scipys_bca_where_the_sample_allows() -> None:
+    import scipy.stats
+
+    skewed = np.random.default_rng(4).lognormal(0.0, 1.0, size=12)
+    got = bootstrap_interval(skewed, n_boot=2000, rng=5)
+    want = scipy.stats.bootstrap((skewed,), np.mean, n_resamples=2000, method="BCa",
+                                 rng=np.random.default_rng(5), batch=4_000_000 // 12)
+    assert got.method == "BCa"
+    assert (got.low, got.high) == (want.confidence_interval.low, want.confidence_interval.high)
+    percentile = scipy.stats.bootstrap((skewed,), np.mean, n_resamples=2000,
+                                       method="percentile", rng=np.random.default_rng(5))
+    assert got.low != percentile.confidence_interval.low  # BCa really corrects the skew
+
+
+def test_bootstrap_falls_back_and_says_so() -> None:
+    two = bootstrap_interval([1.0, 3.0], n_boot=500)
+    assert two.method == "percentile" and 1.0 <= two.low <= two.high <= 3.0
+    assert tuple(bootstrap_interval([2.0, 2.0, 2.0, 2.0])) == (2.0, 2.0, "exact")
+    one = bootstrap_interval([5.0, float("nan")])
+    assert one.method == "none" and math.isnan(one.low) and math.isnan(one.high)
+    # BCa is undefined when every jackknife mean is equal although the values differ:
+    # [0, 0, 1] has a jackknife spread, but a sample whose statistic ignores the
+    # spread (the median of [0, 0, 0, 1]) gives scipy a degenerate BCa: percentile then.
+    median = bootstrap_interval([0.0, 0.0, 0.0, 1.0], stat=np.median, n_boot=500)
+    assert median.method == "percentile" and median.low == 0.0
+
+
+def test_concentration_index_is_the_index_of_the_curve_in_that_order() -> None:
+    credit = np.array([0.0, 3.0, 1.0, 0.0])
+    audience = np.array([1, 2, 3, 4])
+    # audience order: credit 0, 3, 1, 0 -> weights -3, -1, 1, 3 -> (-3 + 1) / (4 * 4)
+    assert concentration_index(credit, audience) == pytest.approx(-2 / 16)
+    assert concentration_index(credit, credit) == pytest.approx(gini(credit))
+    x, y = np.linspace(0, 1, 5), np.concatenate([[0], np.cumsum(credit) / 4])
+    area = float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(x)))
+    assert concentration_index(credit, audience) == pytest.approx(1 - 2 * area)
+    assert math.isnan(concentration_index([0, 0], [1, 2]))
+    with pytest.raises(ValueError):
+        concentration_index([1, 2], [1])
+
+
+def test_excludes_tells_the_side_of_the_null() -> None:
+    assert excludes((1.2, 3.0), 1.0) == 1
+    assert excludes((0.2, 0.9), 1.0) == -1
+    assert excludes((0.8, 1.3), 1.0) == 0
+    assert excludes((1.0, 2.0), 1.0) == 0  # touching the null is not excluding it
+    assert excludes((float("nan"), float("nan")), 1.0) == 0
+
+
+def test_one_metric_list() -> None:
+    assert HEADLINE_KEYS == tuple(m.key for m in METRICS) == tuple(METRIC)
+    assert len(set(HEADLINE_KEYS)) == len(HEADLINE_KEYS)
+    assert all(METRIC[k].small_wins for k in COMPARISONS)
+    assert METRIC["per_capita_ratio_large_small"].small_wins == "lower"
+    assert METRIC["per_audience_ratio_small_large"].null == 1.0
+    assert all(m.unit in {"count", "share", "ratio", "ties", "days", "index"} for m in METRICS)
+
+
+def test_class_comparison_is_the_headline_formula() -> None:
+    people, closures, needs = _comparison_run()
+    metrics = headline(people, closures, needs, 10)
+    small = ~people["is_large"].to_numpy()
+    cv = people["credit_valuable"].to_numpy(np.float64)
+    aud = people["audience"].to_numpy(np.float64)
+    got = class_comparison(cv[small].sum(), cv[~small].sum(), int(small.sum()),
+                           int((~small).sum()), aud[small].sum(), aud[~small].sum())
+    for key in COMPARISONS:
+        assert got[key] == pytest.approx(metrics[key], rel=1e-15)
+    assert got == {"small_share_valuable_brokered": 2 / 3,
+                   "per_capita_ratio_large_small": pytest.approx((1 / 1) / (2 / 3)),
+                   "per_audience_ratio_small_large": pytest.approx((2 / 6) / (1 / 9))}
+    assert math.isnan(class_comparison(0, 0, 3, 1, 6, 9)["per_capita_ratio_large_small"])
+
+
+def _comparison_run() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Four people: three small (audience 1, 2, 3), one large (9); credit 1, 1, 0 and 1."""
+    people = pd.DataFrame({"audience": [1, 2, 3, 9], "is_large": [False, False, False, True],
+                           "decile": [1, 4, 7, 10], "credit": [1.0, 1.0, 0.0, 1.0],
+                           "credit_valuable": [1.0, 1.0, 0.0, 1.0]})
+    closures = pd.DataFrame({"kind": ["referral"] * 3, "valuable": [True] * 3, "hops": [2] * 3,
+                             "days_to_close": [1] * 3, "arrival_class": ["weak"] * 3})
+    needs = pd.DataFrame({"valuable": [True] * 3})
+    return people, closures, needs
 
 
 # --- properties -------------------------------------------------------------------------

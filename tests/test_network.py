@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.config import NETWORKS, ConfigError, NetworkConfig
+from sim.config import ConfigError, NetworkConfig, validate
 from sim.network import (
+    GENERATORS,
     RawGraph,
     generate,
     label_propagation,
@@ -23,7 +24,7 @@ from sim.network import (
 )
 
 FACEBOOK = Path(__file__).resolve().parents[2] / "shared" / "data" / "facebook_combined.txt"
-GENERATED = [name for name in NETWORKS if name != "edgelist"]
+GENERATED = [name for name in GENERATORS if name != "edgelist"]
 HYP = settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -551,3 +552,102 @@ def test_label_propagation_matches_reference(seed: int, name: str) -> None:
     g = generate(NetworkConfig(name=name, mean_degree=8), 300, np.random.default_rng(seed))
     got = label_propagation(g.n, g.u, g.v, np.random.default_rng(seed))
     assert got.tolist() == reference_lpa(g.n, g.u, g.v, np.random.default_rng(seed)).tolist()
+
+
+# --- the generator registry ---------------------------------------------------------------------
+
+
+def test_registry_lists_every_generator_once_in_config_and_conf():
+    from sim import network
+
+    names = list(GENERATORS)
+    assert names == ["default", "erdos_renyi", "barabasi_albert", "holme_kim",
+                     "watts_strogatz", "configuration", "edgelist", "karate"]
+    conf = Path(__file__).resolve().parents[1] / "conf" / "network"
+    assert sorted(p.stem for p in conf.glob("*.yaml")) == sorted(names)
+    for name, fn in GENERATORS.items():
+        assert fn.__name__ == f"{name}_graph" and getattr(network, fn.__name__) is fn
+        assert fn.__name__ in network.__all__
+        doc = fn.__doc__ or ""
+        assert "Source:" in doc and "Cost:" in doc and "Args:" in doc, name
+
+
+@pytest.mark.parametrize("name", ["erdos_renyi", "holme_kim", "watts_strogatz"])
+def test_a_generator_is_usable_on_its_own(name):
+    from sim import network
+
+    cfg = NetworkConfig(name=name, mean_degree=4)
+    alone = getattr(network, f"{name}_graph")(cfg, 200, np.random.default_rng(5))
+    via = generate(cfg, 200, np.random.default_rng(5))
+    assert alone.name == name and alone.n == 200
+    assert np.array_equal(alone.u, via.u) and np.array_equal(alone.v, via.v)
+
+
+def test_a_registered_generator_becomes_a_config_choice():
+    from sim import network
+
+    @network.generator("test_ring")
+    def test_ring_graph(cfg, n, rng):
+        u = np.arange(n, dtype=np.int32)
+        v = (u + 1) % n
+        return RawGraph(n=n, u=np.minimum(u, v), v=np.maximum(u, v),
+                        community=np.zeros(n, np.int32), labels=None, name="test_ring")
+
+    try:
+        config = validate({"network": {"name": "test_ring"}, "people": {"n": 10}})
+        graph = generate(config.network, 10, np.random.default_rng(0))
+        assert graph.n_edges == 10
+        with pytest.raises(ValueError, match="already registered"):
+            network.generator("test_ring")(test_ring_graph)
+    finally:
+        del network.GENERATORS["test_ring"]
+    with pytest.raises(ConfigError):
+        validate({"network": {"name": "test_ring"}})
+
+
+# --- edge lists that must not be read -------------------------------------------------------
+
+
+def test_edgelist_refuses_a_device_and_a_fifo(tmp_path):
+    import os
+
+    with pytest.raises(ConfigError) as info:
+        read_edgelist("/dev/zero")
+    assert info.value.key == "/dev/zero" and "not a regular file" in info.value.message
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    started = time.perf_counter()
+    with pytest.raises(ConfigError) as info:
+        read_edgelist(fifo)  # must not wait for a writer
+    assert "not a regular file" in info.value.message
+    assert time.perf_counter() - started < 5
+
+
+def test_edgelist_larger_than_memory_allows_is_refused_with_the_estimate(tmp_path, monkeypatch):
+    from sim import network
+
+    path = write(tmp_path, "0 1\n1 2\n" * 100)  # 800 bytes
+    monkeypatch.setattr(network, "max_edgelist_bytes", lambda: 500)
+    with pytest.raises(ConfigError) as info:
+        read_edgelist(path)
+    assert info.value.key == str(path)
+    assert "reading it needs about" in info.value.message
+    assert "GB of memory (estimate)" in info.value.message
+    monkeypatch.setattr(network, "max_edgelist_bytes", lambda: 800)
+    assert read_edgelist(path)[0].size == 2
+
+
+def test_followers_count_who_follows_whom_and_undirected_is_degree():
+    from sim.network import RawGraph
+
+    u = np.array([0, 0, 1], np.int32)
+    v = np.array([1, 2, 2], np.int32)
+    community = np.zeros(3, np.int32)
+    # 0 <-> 1 reciprocated; 2 follows 0 only; 1 follows 2 only.
+    g = RawGraph(3, u, v, community, None, "hand", u_follows_v=np.array([True, False, True]),
+                 v_follows_u=np.array([True, True, False]))
+    assert g.directed
+    assert g.followers().tolist() == [2, 1, 1]
+    assert g.degrees().tolist() == [2, 2, 2]
+    plain = RawGraph(3, u, v, community, None, "hand")
+    assert not plain.directed and plain.followers().tolist() == [2, 2, 2]

@@ -121,8 +121,14 @@ def test_sweep_notebook_runs_on_its_own_demo_sweep(kernel_env):
     assert len(sweeps) == 1
     assert (sweeps[0] / "summary.parquet").exists() and (sweeps[0] / "groups.parquet").exists()
     assert "45 runs; status: {'ok': 45}" in text
-    # The bootstrap interval computed by hand is the library's and the groups table's.
+    # The notebook asks the project's one bootstrap (BCa with 5 seeds) for the interval,
+    # and the groups table holds exactly those numbers.
     intervals = re.findall(r"\[(\d\.\d{4}), (\d\.\d{4})\]", text)
-    assert len(intervals) == 3 and len(set(intervals)) == 1, intervals
+    assert len(intervals) == 2 and len(set(intervals)) == 1, intervals
+    assert "sim.measures.bootstrap_interval (BCa)" in text and "groups table (BCa)" in text
+    # (b) shows the middle setting in numeric order, and says so.
+    shown = re.search(r"shown: (.*) \(the middle swept values\), 5 runs pooled", text)
+    assert shown and set(shown.group(1).split(", ")) == {"budget mean = 5",
+                                                         "degree exponent = 2.5"}
     # bootstrap histogram, (a) share, (b) per capita, (c) Lorenz, (d) heatmap
     assert n_images(nb) >= 5

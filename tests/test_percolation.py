@@ -24,11 +24,7 @@ def er_graph(n, c, seed):
 
 def model_cascades(ties, sources, t, seed):
     rng = np.random.default_rng(seed)
-    topic = np.zeros(ties.n, np.int32)
-    budget = np.ones(ties.n)
-    return kernels.cascade_spread(np.asarray(sources, np.int64), ties.row_start, ties.row_len,
-                                  ties.nbr, ties.nbr_edge, ties.excess, ties.excess_sum,
-                                  ties.scale, ties.floor, topic, budget, t, rng, rng)
+    return kernels.cascade_spread(np.asarray(sources, np.int64), ties.arrays(), t, rng, rng)
 
 
 def test_theory_formulas_agree():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import pytest
 from hydra.core.utils import JobReturn, JobStatus
@@ -87,10 +88,8 @@ class CountedLoads:
 
 
 def test_worker_unpickles_the_shared_state_once_per_sweep(monkeypatch):
-    import hydra_plugins.hydra_joblib_launcher._core as core
-
     seen = []
-    monkeypatch.setattr(core, "execute_job", lambda num, overrides, *state: (
+    monkeypatch.setattr(_worker, "execute_job", lambda num, overrides, *state: (
         seen.append((num, overrides, state)) or JobReturn(status=JobStatus.COMPLETED)))
     digest, payload = _worker.pack_state(CountedLoads(), {"k": 1}, square, {})
     CountedLoads.loads = 0
@@ -102,3 +101,71 @@ def test_worker_unpickles_the_shared_state_once_per_sweep(monkeypatch):
     other_digest, other_payload = _worker.pack_state(CountedLoads(), {"k": 2}, square, {})
     _worker.run_job(other_digest, other_payload, 3, [])
     assert CountedLoads.loads == 2 and seen[-1][2][1] == {"k": 2}
+
+
+# --- the private names the sweep relies on (pinned in pyproject.toml) ---------------------------
+
+
+def test_the_private_hydra_sweeper_is_still_there():
+    # The one private Hydra name: hydra-core is pinned to 1.3.x for it.
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    from hydra_plugins.influencer_sim_launcher.sweeper import InfluencerSweeper, split_jobs
+
+    assert issubclass(InfluencerSweeper, BasicSweeper)
+    assert callable(BasicSweeper.split_arguments)
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(["seed=1,2", "days=5", "seed=3,4"])
+    assert split_jobs(parsed) == [["seed=3", "days=5"], ["seed=4", "days=5"]]
+
+
+def test_loky_reusable_executor_is_still_vendored_by_joblib():
+    from joblib.externals.loky import get_reusable_executor
+
+    assert callable(get_reusable_executor)
+
+
+def test_no_other_private_names_are_imported():
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    private = re.compile(r"hydra\._internal|hydra_joblib_launcher|loky\.(backend|process_executor"
+                         r"|reusable_executor)|\._executor\b|\._processes\b")
+    users = {}
+    for path in [*root.glob("experiments/*.py"), *root.glob("hydra_plugins/**/*.py")]:
+        text = "\n".join(line for line in path.read_text().splitlines()
+                         if not line.lstrip().startswith("#"))
+        code = re.sub(r'"""(.|\n)*?"""', "", text)  # docstrings may name them
+        found = [m.group(0) for m in private.finditer(code)]
+        if found:
+            users[path.relative_to(root).as_posix()] = sorted(set(found))
+    assert users == {"experiments/preflight.py": ["hydra._internal"],  # a target name only
+                     "hydra_plugins/influencer_sim_launcher/sweeper.py": ["hydra._internal"]}
+
+
+def test_workers_end_when_the_main_process_is_killed(tmp_path):
+    # SIGKILL of the process that owns the pool: its workers exit within seconds.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    psutil = pytest.importorskip("psutil")
+    script = ("from experiments import pool\n"
+              "import time\n"
+              "p = pool.executor(2)\n"
+              "print(sorted(p.submit(__import__('os').getpid).result() for _ in range(4)),"
+              " flush=True)\n"
+              "time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parents[1],
+                            stdout=subprocess.PIPE, text=True)
+    proc.stdout.readline()
+    workers = [c for c in psutil.Process(proc.pid).children()
+               if "popen_loky" in " ".join(c.cmdline())]
+    assert len(workers) == 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    started = time.monotonic()
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive and time.monotonic() - started < 5

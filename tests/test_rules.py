@@ -18,22 +18,16 @@ TRIANGLE = [(0, 1), (0, 2), (1, 2)]
 
 
 def closures(world):
-    """The closure log of a world as a list of dicts (one per closure)."""
-    out = []
-    for part in world.closure_log:
-        offsets = part["path_offsets"]
-        s_off = part["strength_offsets"]
-        for i in range(part["need"].shape[0]):
-            out.append({
-                "need": int(part["need"][i]), "day": int(part["day"][i]),
-                "kind": "referral" if part["kind"][i] == kernels.REFERRAL else "direct",
-                "seeker": int(part["seeker"][i]), "provider": int(part["provider"][i]),
-                "broker": int(part["broker"][i]), "hops": int(part["hops"][i]),
-                "path": part["path"][offsets[i]:offsets[i + 1]].tolist(),
-                "strengths": part["strengths"][s_off[i]:s_off[i + 1]].tolist(),
-                "new_tie": bool(part["new_tie"][i]),
-            })
-    return out
+    """The closures of a world as a list of dicts (one per closure)."""
+    table = world.closures.table()
+    return [{
+        "need": int(table.need[i]), "day": int(table.day[i]),
+        "kind": "referral" if table.kind[i] == kernels.REFERRAL else "direct",
+        "seeker": int(table.seeker[i]), "provider": int(table.provider[i]),
+        "broker": int(table.broker[i]), "hops": int(table.hops[i]),
+        "path": table.path_of(i).tolist(), "strengths": table.strengths_of(i).tolist(),
+        "new_tie": bool(table.new_tie[i]),
+    } for i in range(len(table))]
 
 
 def test_referral_through_star_centre_closes_on_day_zero():
@@ -126,7 +120,7 @@ def test_each_person_handles_a_need_once_despite_daily_reposts():
         world.step()
     assert world.need_seen.data[0] == 2
     assert world.need_status.data[0] == EXPIRED
-    views = sum(row[9] for row in world.daily)
+    views = sum(day.views for day in world.daily)
     assert views == 2
 
 
@@ -208,7 +202,7 @@ def test_meetup_strengthens_and_creates_ties_among_attendees():
     assert t.strength(1, 2) == pytest.approx(cfg.ties.new_tie_strength)
     assert t.strength(2, 3) == pytest.approx(0.5)
     assert t.n_edges == 4
-    assert world.daily[-1][10:12] == (2, 2)  # new ties, meetups
+    assert (world.daily[-1].new_ties, world.daily[-1].meetups) == (2, 2)
 
 
 def test_many_new_ties_grow_full_rows():
@@ -228,13 +222,11 @@ def test_cascade_mode_reaches_whole_component_at_t_one_and_only_source_at_zero()
     t = world.ties
     sources = np.array([0, 4, 2], np.int64)
     rng = np.random.default_rng(0)
-    args = (t.row_start, t.row_len, t.nbr, t.nbr_edge, t.excess, t.excess_sum, t.scale, t.floor,
-            world.topic, world.budget)
-    reach, depth, checks = kernels.cascade_spread(sources, *args, 1.0, rng, rng)
+    reach, depth, checks = kernels.cascade_spread(sources, t.arrays(), 1.0, rng, rng)
     assert reach.tolist() == [4, 2, 4]
     assert depth.tolist() == [3, 1, 2]
     assert checks.tolist() == [6, 2, 6]
-    reach, depth, _ = kernels.cascade_spread(sources, *args, 0.0, rng, rng)
+    reach, depth, _ = kernels.cascade_spread(sources, t.arrays(), 0.0, rng, rng)
     assert reach.tolist() == [1, 1, 1]
     assert depth.tolist() == [0, 0, 0]
     r2, d2, c2 = kernels.cascade_batch(sources, t.row_start, t.row_len, t.nbr, 1.0, rng)

@@ -128,9 +128,9 @@ def squeue_empty(job: str) -> bool:
 
 
 def comparable(summary: pd.DataFrame, sweep_dir: Path) -> pd.DataFrame:
-    out = summary.drop(columns=[c for c in summary.columns if c.startswith("seconds_")])
-    out["run_dir"] = [str(Path(d).relative_to(sweep_dir)) for d in out["run_dir"]]
-    return out
+    """A summary without wall-clock timings (run folders are stored relative to the sweep)."""
+    assert not any(Path(d).is_absolute() for d in summary["run_dir"])
+    return summary.drop(columns=[c for c in summary.columns if c.startswith("seconds_")])
 
 
 def run_id(seed: int) -> str:

@@ -20,6 +20,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from experiments import shards, storage
+from experiments.jobs import KILL_SEEDS_ENV
 from experiments.status import progress_bar, render, sweep_status
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,10 +42,9 @@ def sweep(folder, *args, env=None):
 
 
 def comparable(summary: pd.DataFrame, sweep_dir: Path) -> pd.DataFrame:
-    """A summary without wall-clock timings, run folders relative to the sweep."""
-    out = summary.drop(columns=[c for c in summary.columns if c.startswith("seconds_")])
-    out["run_dir"] = [str(Path(d).relative_to(sweep_dir)) for d in out["run_dir"]]
-    return out
+    """A summary without wall-clock timings (run folders are stored relative to the sweep)."""
+    assert not any(Path(d).is_absolute() for d in summary["run_dir"])
+    return summary.drop(columns=[c for c in summary.columns if c.startswith("seconds_")])
 
 
 @pytest.fixture(scope="module")
@@ -177,13 +177,13 @@ def test_a_stopped_shard_writes_the_rows_it_holds(tmp_path, monkeypatch):
     # SIGTERM (scancel, a time limit) while a run hangs: the finished runs' rows are written.
     hanging = threading.Event()
 
-    def hang_on_seed_2(seed):
-        if seed == 2:
+    def hang_on_seed_2(config):
+        if config.seed == 2:
             hanging.set()
             while True:  # short sleeps: a signal taken by another thread still gets through
                 time.sleep(0.05)
 
-    monkeypatch.setattr(storage, "_inject_faults", hang_on_seed_2)
+    monkeypatch.setattr("experiments.jobs._inject_faults", hang_on_seed_2)
     base = pickle.dumps(OmegaConf.create({"seed": 0, "days": 3, "people": {"n": 100}}))
     jobs = [{"num": i, "run_id": f"seed={seed}", "overrides": [f"seed={seed}"], "base": "b",
              "values": [f"seed={seed}"]} for i, seed in enumerate((0, 1, 2, 3))]
@@ -203,11 +203,10 @@ def test_a_stopped_shard_writes_the_rows_it_holds(tmp_path, monkeypatch):
     assert json.loads(rows["metrics"].iloc[0])["n_people"] == 100
 
 
-@pytest.mark.parametrize("n", [1, 2, 20, 2500])
-def test_group_summary_is_bootstrap_ci_per_group(n):
-    # The batched group table gives bootstrap_ci's interval for every group (same
-    # resamples; sums in another order, so equal to rounding). 2500 x 2000 resamples
-    # takes the streamed path.
+@pytest.mark.parametrize("n", [1, 2, 20, 499, 500, 2500])
+def test_group_summary_is_bootstrap_interval_per_group(n):
+    # The group table's interval of every group and metric is bootstrap_interval's for
+    # that group's values, exactly (one bootstrap): BCa below 500 runs, Student's t from 500.
     from sim import measures
 
     rng = np.random.default_rng(n)
@@ -219,19 +218,40 @@ def test_group_summary_is_bootstrap_ci_per_group(n):
     for row in groups.itertuples():
         values = frame[frame["p"] == row.p][row.metric].dropna().to_numpy()
         assert row.n_runs == values.size
-        low, high = measures.bootstrap_ci(values, rng=0)
-        if values.size:
-            assert row.ci_low == pytest.approx(low, rel=1e-12, abs=1e-15)
-            assert row.ci_high == pytest.approx(high, rel=1e-12, abs=1e-15)
+        ci = measures.bootstrap_interval(values, rng=0)
+        if values.size >= 2:
+            assert (row.ci_low, row.ci_high, row.ci_method) == (ci.low, ci.high, ci.method)
+            assert row.ci_method == ("t" if values.size >= 500 else
+                                     "BCa" if values.size >= 3 else "percentile")
             assert row.mean == values.mean()
         else:
-            assert np.isnan(row.ci_low) and np.isnan(row.mean)
+            assert np.isnan(row.ci_low) and row.ci_method == "none"
+
+
+def test_t_interval_of_500_values_is_students():
+    # 500 values: mean 0.5 exactly, sd known; t_{0.975, 499} = 1.964729...
+    from scipy import stats
+
+    from sim import measures
+
+    values = np.tile([0.0, 1.0], 250)
+    sd = float(np.std(values, ddof=1))
+    half = stats.t.ppf(0.975, 499) * sd / np.sqrt(500)
+    assert stats.t.ppf(0.975, 499) == pytest.approx(1.9647293, abs=1e-7)
+    ci = measures.bootstrap_interval(values)
+    assert ci.method == "t"
+    assert ci.low == pytest.approx(0.5 - half, abs=1e-15)
+    assert ci.high == pytest.approx(0.5 + half, abs=1e-15)
+    assert 0.5 - ci.low == pytest.approx(0.04397, abs=1e-5)
+    # Below 500 values, or for another statistic, the bootstrap as before.
+    assert measures.bootstrap_interval(values[:499]).method == "BCa"
+    assert measures.bootstrap_interval(values, stat=np.median, n_boot=200).method != "t"
 
 
 def test_a_run_that_kills_its_worker_is_recorded_and_the_shard_goes_on(tmp_path, monkeypatch):
     # Seed 2's worker dies (SIGKILL, as the out-of-memory killer does), again when run alone:
     # it is recorded as failed and every other run finishes.
-    monkeypatch.setenv(storage.CRASH_SEEDS_ENV, "2")
+    monkeypatch.setenv(KILL_SEEDS_ENV, "2")
     base = pickle.dumps(OmegaConf.create({"seed": 0, "days": 3, "people": {"n": 100}}))
     jobs = [{"num": seed, "run_id": f"seed={seed}", "overrides": [f"seed={seed}"], "base": "b",
              "values": [f"seed={seed}"]} for seed in range(7)]

@@ -31,6 +31,7 @@ from scipy import stats
 
 from sim import kernels
 from sim.config import CascadeConfig, Config, NetworkConfig, PeopleConfig
+from sim.measures import bootstrap_ci
 from sim.model import ReferralModel
 from sim.network import RawGraph, generate
 from sim.percolation import erdos_renyi_giant_fraction
@@ -171,9 +172,7 @@ def run_ours(model: ReferralModel, sources: np.ndarray, rng: np.random.Generator
     t0 = time.perf_counter()
     c0 = time.thread_time()
     for batch in parts:
-        r, _, c = kernels.cascade_spread(
-            batch, t.row_start, t.row_len, t.nbr, t.nbr_edge, t.excess, t.excess_sum, t.scale,
-            t.floor, w.topic, w.budget, tr, rng, rng)
+        r, _, c = kernels.cascade_spread(batch, tuple(t.arrays()), tr, rng, rng)
         reach.append(r)
         checks.append(c)
     cpu = time.thread_time() - c0
@@ -334,17 +333,6 @@ def reach_tests(samples: dict[str, np.ndarray], seed: int = 0,
     return {"ks": ks, "ad": ad}
 
 
-def _bootstrap_ci(x: np.ndarray, seed: int = 0, reps: int = 2000) -> tuple[float, float]:
-    """95% bootstrap interval of the mean of ``x``."""
-    x = np.asarray(x, np.float64)
-    if x.size < 2:
-        return (math.nan, math.nan)
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, x.size, (reps, x.size))].mean(axis=1)
-    lo, hi = np.quantile(means, [0.025, 0.975])
-    return float(lo), float(hi)
-
-
 def summarize(sample: Sample, n_people: int) -> dict[str, Any]:
     """JSON-ready numbers of one implementation's sample."""
     large = sample.reach > math.sqrt(n_people)
@@ -375,7 +363,7 @@ def summarize(sample: Sample, n_people: int) -> dict[str, Any]:
         out["s_per_cascade"] = out["s_per_cascade_median"]
         out["checks_per_s"] = out["checks_per_s_median"]
     else:  # one timing per cascade: bootstrap interval of the mean
-        out["s_per_cascade_ci95"] = list(_bootstrap_ci(np.asarray(sample.seconds)))
+        out["s_per_cascade_ci95"] = list(bootstrap_ci(np.asarray(sample.seconds)))
     if sample.config_seconds:
         out["config_s"] = float(np.median(sample.config_seconds))
         out["config_s_all"] = [float(s) for s in sample.config_seconds]

@@ -202,7 +202,7 @@ def scaling_figure(summary: dict[str, Any], path: str | os.PathLike,
     """Log-log figure of build, run and total time against people; saved as PNG."""
     from matplotlib.figure import Figure
 
-    from sim.plots import COLORS, OKABE_ITO, apply_style, plain_log_ticks, save_figure
+    from sim.viz.plots import COLORS, OKABE_ITO, apply_style, plain_log_ticks, save_figure
 
     rows = summary["rows"]
     n = np.array([r["n"] for r in rows], np.float64)

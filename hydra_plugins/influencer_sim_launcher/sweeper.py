@@ -6,6 +6,11 @@ launching (``validate_batch_is_legal``), about 0.13 s a job, all of it serial:
 ``Preflight`` callback has already composed and validated every job (and
 reports bad input in one line), so this sweeper skips the repeat. Everything
 else, including ``hydra.sweeper.params``, is the basic sweeper's.
+
+This module is the project's one use of a private Hydra name
+(``hydra._internal.core_plugins.basic_sweeper``: Hydra has no public basic
+sweeper to extend); ``hydra-core`` is pinned to 1.3.x in ``pyproject.toml`` and
+``tests/test_pool.py`` fails if the name disappears.
 """
 
 from dataclasses import dataclass
@@ -31,3 +36,13 @@ class InfluencerSweeper(BasicSweeper):
 
     def validate_batch_is_legal(self, batch: Any) -> None:  # noqa: D102
         return None
+
+
+def split_jobs(overrides: list[Any]) -> list[list[str]]:
+    """The jobs of a sweep (each a list of ``key=value``), as the basic sweeper splits them.
+
+    Args:
+        overrides: Parsed overrides (sweeper parameters first, then the command line).
+    """
+    return [list(job) for batch in BasicSweeper.split_arguments(overrides, None)
+            for job in batch]

@@ -1,6 +1,7 @@
 """Talk-ready figures of a run: functions of its tables and headline numbers.
 
-This is the only module of :mod:`sim` that imports matplotlib. Figures are
+Part of :mod:`sim.viz`, the only package of :mod:`sim` that imports matplotlib
+(the model's core never does). Figures are
 built on :class:`matplotlib.figure.Figure` directly (no pyplot global state), so
 they work in scripts, sweeps, notebooks and worker processes alike; if no
 backend has been chosen yet, the non-interactive ``Agg`` backend is selected.
@@ -165,14 +166,14 @@ def finding(metrics: Mapping[str, Any]) -> str:
         metrics: Headline numbers (see :func:`sim.measures.headline`).
 
     Returns:
-        E.g. ``"Small-audience people broker 74% of valuable connections (90% of
+        E.g. ``"Small-audience people broker 74% of valuable referrals (90% of
         people)"``, or :data:`NO_VALUABLE` when no valuable credit was given.
     """
     share = _number(metrics, "small_share_valuable_brokered")
     population = _number(metrics, "small_population_share")
     if not _finite(share):
         return NO_VALUABLE
-    text = f"Small-audience people broker {_pct(share)} of valuable connections"
+    text = f"Small-audience people broker {_pct(share)} of valuable referrals"
     if _finite(population):
         text += f" ({_pct(population)} of people)"
     return text
@@ -215,7 +216,7 @@ def _degenerate(fig: Figure, metrics: Mapping[str, Any], title: str | None) -> F
     ax = fig.add_subplot()
     ax.set_axis_off()
     fig.suptitle(
-        title or "Who brokers the valuable connections?", x=0.015, y=0.985, ha="left", va="top"
+        title or "Who brokers the valuable referrals?", x=0.015, y=0.985, ha="left", va="top"
     )
     ax.text(
         0.5, 0.55, NO_VALUABLE, ha="center", va="center", fontsize=26,
@@ -269,7 +270,7 @@ def _share_panel(ax: Axes, metrics: Mapping[str, Any]) -> None:
     ax.tick_params(axis="x", length=0, labelsize=16)
     ax.set_ylim(0, 118)
     ax.set_yticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"])
-    ax.set_title("Who brokers the valuable connections?")
+    ax.set_title("Who brokers the valuable referrals?")
     ax.legend(
         handles=[bars_pop[0], bars_credit[0]],
         labels=["share of people", "share of valuable referrals"],
@@ -313,7 +314,7 @@ def _decile_panel(ax: Axes, deciles: pd.DataFrame) -> None:
 def small_vs_large_figure(
     metrics: Mapping[str, Any], deciles: pd.DataFrame, title: str | None = None
 ) -> Figure:
-    """Return the talk-ready two-panel figure of who brokers valuable connections.
+    """Return the talk-ready two-panel figure of who brokers valuable referrals.
 
     Left: the share of valuable referrals brokered by small and by large
     people, each next to its share of the population. Right: valuable

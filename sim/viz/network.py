@@ -1,9 +1,9 @@
 """Pictures of the network: a seeded layout, people, ties and referral chains.
 
-Used by the browser app (``app/``) and the slide animation
-(``experiments/animate.py``). Everything is drawn on plain
-:class:`matplotlib.figure.Figure` objects in the project's look
-(:data:`sim.plots.STYLE`), and stays fast with thousands of people: all ties
+The generic parts shared by the browser app's live view (``app/charts.py``)
+and the slide animation's scenes (``experiments/scenes.py``). Everything is
+drawn on plain :class:`matplotlib.figure.Figure` objects in the project's look
+(:data:`sim.viz.plots.STYLE`), and stays fast with thousands of people: all ties
 are one :class:`~matplotlib.collections.LineCollection`, all people one
 scatter, never one call per tie or per person.
 
@@ -13,7 +13,7 @@ community's members by a spring layout of its own ties. It is seeded, and costs
 a fraction of a second for a few thousand people, where a spring layout of the
 whole graph costs seconds (O(n^2) per iteration).
 
-Colours are the Okabe-Ito palette of :mod:`sim.plots`: small-audience people
+Colours are the Okabe-Ito palette of :mod:`sim.viz.plots`: small-audience people
 blue, large-audience people vermillion (as in every figure of the project);
 :data:`ROLE_COLORS` names the colours of the roles in a referral.
 """
@@ -21,7 +21,6 @@ blue, large-audience people vermillion (as in every figure of the project);
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 from matplotlib import patheffects
@@ -31,7 +30,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from sim.plots import BASE_FONT_PT, COLORS, OKABE_ITO, apply_style  # selects Agg if needed
+from sim.viz.plots import BASE_FONT_PT, COLORS, OKABE_ITO, apply_style  # selects Agg if needed
 
 ROLE_COLORS: dict[str, str] = {
     "seeker": OKABE_ITO["bluish_green"],
@@ -393,7 +392,7 @@ class NetworkPainter:
                 draw_people(ax, self.pos, self.areas, self.is_large,
                             linewidth=0.25 if self.crowded else 0.4)
             if legend:
-                _legend(ax, legend, ncol=legend_cols, fontsize=BASE_FONT_PT - 2)
+                draw_legend(ax, legend, ncol=legend_cols, fontsize=BASE_FONT_PT - 2)
             canvas = FigureCanvasAgg(fig)
             canvas.draw()
             self.background = np.asarray(canvas.buffer_rgba()).copy()
@@ -433,167 +432,23 @@ class NetworkPainter:
         return buf.getvalue()
 
 
-def _legend(ax: Axes, entries: Iterable[tuple[str, Mapping[str, object]]], ncol: int,
-            fontsize: float, loc: str = "upper center",
-            anchor: tuple[float, float] = (0.5, 0.0)) -> None:
+def draw_legend(ax: Axes, entries: Iterable[tuple[str, Mapping[str, object]]], ncol: int,
+                fontsize: float, loc: str = "upper center",
+                anchor: tuple[float, float] = (0.5, 0.0)) -> None:
+    """Draw a legend of ``(label, Line2D style)`` entries on ``ax`` (below it by default)."""
     handles = [Line2D([], [], label=label, **style) for label, style in entries]
     ax.legend(handles=handles, loc=loc, bbox_to_anchor=anchor, ncol=ncol, fontsize=fontsize,
               handlelength=1.8, columnspacing=1.2, borderaxespad=0.2)
 
 
-def _dot(color: str, size: float = 11, edge: str = "white") -> dict[str, object]:
+def dot(color: str, size: float = 11, edge: str = "white") -> dict[str, object]:
+    """A Line2D style of one round marker (for legend entries): ``size`` in points."""
     return {"marker": "o", "linestyle": "none", "markerfacecolor": color,
             "markeredgecolor": edge, "markersize": size}
 
 
-# --- the live network view of the app ----------------------------------------------------
-
-
-@dataclass
-class Chain:
-    """One closed referral to highlight.
-
-    Attributes:
-        path: Seeker, the carriers, the broker, the provider (person ids).
-        valuable: Whether the need was valuable (drawn thicker).
-        age: Days since it closed (0 = today); older chains fade.
-    """
-
-    path: Sequence[int]
-    valuable: bool = False
-    age: int = 0
-
-    @property
-    def broker(self) -> int:
-        """The broker: the person before the provider."""
-        return int(self.path[-2])
-
-
-def live_legend(large_fraction: float = 0.1) -> list[tuple[str, dict[str, object]]]:
-    """Legend entries of the app's network view."""
-    return [
-        ("small audience", _dot(COLORS["small"])),
-        (f"large (top {large_fraction:.0%})", _dot(COLORS["large"])),
-        ("broker", {"marker": "o", "linestyle": "none", "markerfacecolor": "none",
-                    "markeredgecolor": "black", "markeredgewidth": 2, "markersize": 13}),
-        ("referral chain", {"color": ROLE_COLORS["chain"], "linewidth": 3}),
-        ("valuable chain", {"color": ROLE_COLORS["chain"], "linewidth": 6}),
-        ("seeker\u2013provider tie", {"color": ROLE_COLORS["new_tie"], "linewidth": 2,
-                                      "linestyle": "--"}),
-    ]
-
-
-def live_figure(painter: NetworkPainter, chains: Sequence[Chain], title: str,
-                subtitle: str = "", fade_days: int = 7) -> Figure:
-    """The app's network picture: the painter's background plus recent chains.
-
-    Referral chains closed in the last ``fade_days`` days are orange polylines
-    from seeker to provider (thick when the need was valuable), fading with
-    age; their brokers are ringed in black; the seeker-provider tie each
-    closure creates or strengthens is a dashed green line.
-
-    Args:
-        painter: Painter with a rendered background (ties, people, legend).
-        chains: Recent referral chains.
-        title: Bold line at the top.
-        subtitle: Grey line under it.
-        fade_days: Chains at least this many days old are not drawn.
-
-    Returns:
-        The figure (encode it with :meth:`NetworkPainter.to_png`).
-    """
-    fig, ax = painter.base()
-    pos = painter.pos
-    with apply_style({"figure.dpi": painter.dpi}):
-        rings: list[tuple[int, float]] = []
-        for chain in sorted(chains, key=lambda c: -c.age):  # newest on top
-            if chain.age >= fade_days or len(chain.path) < 2:
-                continue
-            fade = 1.0 - 0.75 * chain.age / max(fade_days, 1)
-            path = [int(p) for p in chain.path]
-            draw_path(ax, pos, [path[0], path[-1]], color=ROLE_COLORS["new_tie"], width=2.0,
-                      alpha=0.9 * fade, dashes=True, halo=False, zorder=4)
-            draw_path(ax, pos, path, color=ROLE_COLORS["chain"],
-                      width=4.5 if chain.valuable else 2.4, alpha=fade, zorder=5)
-            rings.append((chain.broker, fade))
-        if rings:
-            ids = np.array([b for b, _ in rings])
-            ax.scatter(pos[ids, 0], pos[ids, 1], s=painter.areas[ids] + 110, facecolors="none",
-                       edgecolors=[(0, 0, 0, f) for _, f in rings], linewidths=2.4, zorder=6)
-        fig.text(0.02, 0.985, title, ha="left", va="top", fontsize=BASE_FONT_PT + 3,
-                 fontweight="bold", color=COLORS["text"])
-        if subtitle:
-            fig.text(0.02, 0.938, subtitle, ha="left", va="top", fontsize=BASE_FONT_PT - 1,
-                     color=COLORS["muted"])
-    return fig
-
-
-# --- one need's story, for the animation --------------------------------------------------
-
-
-@dataclass
-class Scene:
-    """One frame of the story of a single need.
-
-    Attributes:
-        title: Bold line at the top (what happens in this frame).
-        caption: Grey line under the title.
-        seen: People who have seen the need so far (yellow).
-        carriers: People who have passed it on so far (orange).
-        spread: Ties the need has crossed so far, ``(sender, receiver)`` (thin orange).
-        fresh: Ties crossed in this frame (drawn bold).
-        chain: The path from seeker to provider, once the need closes (thick).
-        referral: ``(broker, provider)``: the introduction (dashed purple).
-        new_tie: ``(seeker, provider)``: the tie the closure created or
-            strengthened (green).
-        new_tie_width: Line width of ``new_tie`` (pt), to show it growing.
-        labels: ``person -> (role, text)``; ``role`` picks the colour in
-            :data:`ROLE_COLORS`.
-        panel: Lines of the side panel: ``(role or "", text)``.
-        classes: Colour everybody by audience class (small blue, large vermillion).
-    """
-
-    title: str
-    caption: str = ""
-    seen: Sequence[int] = ()
-    carriers: Sequence[int] = ()
-    spread: Sequence[tuple[int, int]] = ()
-    fresh: Sequence[tuple[int, int]] = ()
-    chain: Sequence[int] = ()
-    referral: tuple[int, int] | None = None
-    new_tie: tuple[int, int] | None = None
-    new_tie_width: float = 5.0
-    labels: Mapping[int, tuple[str, str]] = field(default_factory=dict)
-    panel: Sequence[tuple[str, str]] = ()
-    classes: bool = False
-
-
-STORY_LEGEND: list[tuple[str, dict[str, object]]] = [
-    ("seeker", _dot(ROLE_COLORS["seeker"], 13, "black")),
-    ("saw the need", _dot(ROLE_COLORS["seen"], 11, "black")),
-    ("passed it on", _dot(ROLE_COLORS["carrier"], 11, "black")),
-    ("broker", _dot(ROLE_COLORS["broker"], 13, "black")),
-    ("provider", _dot(ROLE_COLORS["provider"], 13, "black")),
-    ("everybody else", _dot(MUTED, 11)),
-]
-"""Legend of the story frames (drawn in the side panel)."""
-
-
-def _segments(ax: Axes, pos: np.ndarray, pairs: Sequence[tuple[int, int]], color: str,
-              width: float, alpha: float, zorder: float, halo: bool = False) -> None:
-    if not pairs:
-        return
-    a = np.array([p for p, _ in pairs])
-    b = np.array([q for _, q in pairs])
-    lines = LineCollection(tie_segments(pos, a, b), colors=[color], linewidths=width,
-                           alpha=alpha, zorder=zorder, capstyle="round")
-    if halo:
-        lines.set_path_effects([patheffects.withStroke(linewidth=width + 3, foreground="white")])
-    ax.add_collection(lines, autolim=False)
-
-
-def _place_labels(pos: np.ndarray, labels: Mapping[int, str], xlim: tuple[float, float],
-                  ylim: tuple[float, float]) -> dict[int, np.ndarray]:
+def place_labels(pos: np.ndarray, labels: Mapping[int, str], xlim: tuple[float, float],
+                 ylim: tuple[float, float]) -> dict[int, np.ndarray]:
     """Label anchor offsets (data units): away from the labelled group, each other and the edges.
 
     Each label tries eight directions, starting with "away from the centre of
@@ -632,83 +487,3 @@ def _place_labels(pos: np.ndarray, labels: Mapping[int, str], xlim: tuple[float,
                 best, best_score = offset, score
         placed[person] = best
     return placed
-
-
-def draw_scene(painter: NetworkPainter, scene: Scene, fig: Figure | None = None) -> Figure:
-    """Draw one story frame on the painter's (muted) background.
-
-    The network sits on the left; the side panel on the right lists the cast
-    (``scene.panel``) and the legend.
-
-    Args:
-        painter: Painter whose background was rendered with ``muted=True``.
-        scene: What this frame shows.
-        fig: Figure to clear and reuse (an animation's figure); default new.
-
-    Returns:
-        The figure.
-    """
-    fig, ax = painter.base(fig)
-    pos = painter.pos
-    areas = painter.areas
-    with apply_style({"figure.dpi": painter.dpi}):
-        if scene.classes:
-            draw_people(ax, pos, areas, painter.is_large, zorder=2.5)
-        _segments(ax, pos, list(scene.spread), ROLE_COLORS["carrier"], 1.6, 0.75, 3)
-        _segments(ax, pos, list(scene.fresh), ROLE_COLORS["carrier"], 3.2, 1.0, 4, halo=True)
-        if scene.new_tie is not None:
-            draw_path(ax, pos, list(scene.new_tie), color=ROLE_COLORS["new_tie"],
-                      width=scene.new_tie_width, zorder=5)
-        if len(scene.chain) >= 2:
-            draw_path(ax, pos, list(scene.chain), color=ROLE_COLORS["chain"], width=5.0,
-                      zorder=6)
-        if scene.referral is not None:
-            draw_path(ax, pos, list(scene.referral), color=ROLE_COLORS["broker"], width=3.5,
-                      dashes=True, zorder=7)
-
-        def dots(ids: Sequence[int], color: str, grow: float, z: float) -> None:
-            ids = np.asarray(list(ids), np.int64)
-            if ids.size:
-                ax.scatter(pos[ids, 0], pos[ids, 1], s=areas[ids] * 1.3 + grow, c=color,
-                           edgecolors="black", linewidths=0.8, zorder=z)
-
-        dots(scene.seen, ROLE_COLORS["seen"], 18, 8)
-        dots(scene.carriers, ROLE_COLORS["carrier"], 24, 9)
-        offsets = _place_labels(pos, {p: t for p, (_, t) in scene.labels.items()},
-                                ax.get_xlim(), ax.get_ylim())
-        for person, (role, text) in scene.labels.items():
-            color = ROLE_COLORS.get(role, "black")
-            dots([person], color, 150, 10)
-            offset = offsets[person]
-            ax.annotate(
-                text, xy=pos[person], xytext=pos[person] + offset, textcoords="data",
-                ha="left" if offset[0] >= 0 else "right", va="center",
-                fontsize=BASE_FONT_PT - 1, fontweight="bold", color=COLORS["text"], zorder=12,
-                bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": color,
-                      "linewidth": 2.5},
-                arrowprops={"arrowstyle": "-", "color": color, "linewidth": 2.0},
-            )
-        fig.text(0.015, 0.975, scene.title, ha="left", va="top", fontsize=BASE_FONT_PT + 7,
-                 fontweight="bold", color=COLORS["text"])
-        if scene.caption:
-            fig.text(0.015, 0.905, scene.caption, ha="left", va="top",
-                     fontsize=BASE_FONT_PT + 1, color=COLORS["muted"])
-        ax.apply_aspect()  # the equal-aspect box may be narrower than the rectangle
-        left = min(ax.get_position().x1, painter.rect[0] + painter.rect[2]) + 0.04
-        y = painter.rect[1] + painter.rect[3] - 0.02
-        for role, text in scene.panel:
-            color = ROLE_COLORS.get(role, COLORS["text"]) if role else COLORS["text"]
-            if role:
-                fig.text(left, y, "\u25cf", ha="left", va="top", fontsize=BASE_FONT_PT + 6,
-                         color=color)
-            fig.text(left + 0.03, y, text, ha="left", va="top", fontsize=BASE_FONT_PT,
-                     color=COLORS["text"], linespacing=1.3)
-            y -= 0.05 * (text.count("\n") + 1) + 0.02
-        legend = ([("small audience", _dot(COLORS["small"], 12)),
-                   ("large audience (top 10%)", _dot(COLORS["large"], 12))]
-                  if scene.classes else STORY_LEGEND)
-        handles = [Line2D([], [], label=label, **style) for label, style in legend]
-        fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(left - 0.005, 0.03),
-                   fontsize=BASE_FONT_PT - 2, ncol=1 if scene.classes else 2, handlelength=1.2,
-                   columnspacing=1.0)
-    return fig
