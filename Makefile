@@ -8,12 +8,12 @@ STAMP := $(VENV)/.installed
 ASSETS := $(VENV)/share/solara/cdn/.installed
 APP_PORT ?= 8765
 
-.PHONY: help venv demo sweep test test-fast lint bench bench-storage app clean
+.PHONY: help venv system demo sweep test test-fast lint bench bench-storage app clean
 
 help:
 	@echo "make demo   - run the default small-vs-large experiment (summary + figures in outputs/)"
 	@echo "make sweep  - the small-vs-large sweep (90 runs, all cores) with tables and figures"
-	@echo "make test   - set up, then ruff + the whole test suite"
+	@echo "make test   - set up (venv, app assets, browser and SLURM as root), then ruff + tests"
 	@echo "make bench  - benchmarks (writes BENCHMARKS.md)"
 	@echo "make app    - interactive browser app on http://127.0.0.1:8765"
 
@@ -42,7 +42,27 @@ sweep: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check sim experiments hydra_plugins tests app
 
-test: $(STAMP) $(ASSETS)
+# System set-up the tests need, done by `make test` itself: Debian's chromium (the app's
+# browser test) and a one-node SLURM cluster from slurm-wlm + munge (tests/test_slurm.py).
+# Both need root: as root, or with sudo that asks no password, they run (each is a no-op
+# when already done); otherwise this says what to run, and those tests skip outside CI.
+# In CI (CI=true) a cluster that cannot start fails here.
+AS_ROOT := $(shell if [ "$$(id -u)" -eq 0 ]; then echo root; \
+	elif sudo -n true 2>/dev/null; then echo sudo; else echo none; fi)
+system:
+ifeq ($(AS_ROOT),none)
+	@scripts/install-browser
+	@echo "make: not root: run 'sudo scripts/install-browser && sudo scripts/start-slurm'" \
+	    "once for the browser and SLURM tests (they skip until then; in CI they must run)"
+	@if [ "$${CI:-}" = true ]; then echo "make: CI needs root for the set-up" >&2; exit 1; fi
+else
+	$(if $(filter sudo,$(AS_ROOT)),sudo )scripts/install-browser
+	@$(if $(filter sudo,$(AS_ROOT)),sudo )scripts/start-slurm || { \
+	    if [ "$${CI:-}" = true ]; then exit 1; fi; \
+	    echo "make: SLURM did not start; tests/test_slurm.py will skip" >&2; }
+endif
+
+test: $(STAMP) $(ASSETS) system
 	$(PY) -m ruff check sim experiments hydra_plugins tests app
 	$(PY) -m pytest -n 2 --durations=10
 
