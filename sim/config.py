@@ -15,6 +15,7 @@ this module never imports Hydra, so notebooks can build a :class:`Config` by han
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 import os
@@ -497,6 +498,17 @@ def _np_bool() -> type:
     return np.bool_
 
 
+
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    """``typing.get_type_hints`` of a config section, once per class.
+
+    Evaluating the annotations (strings, under ``from __future__ import
+    annotations``) is most of what a check costs: a 10,000-run sweep checks
+    every run's config before it starts.
+    """
+    return get_type_hints(cls)
+
 def from_dict(data: Mapping[str, Any], cls: type = Config, prefix: str = "") -> Any:
     """Build a config dataclass from nested mappings, rejecting unknown keys and wrong types.
 
@@ -513,7 +525,7 @@ def from_dict(data: Mapping[str, Any], cls: type = Config, prefix: str = "") -> 
     """
     if not isinstance(data, Mapping):
         raise ConfigError(prefix.rstrip(".") or "config", f"must be a mapping, got {data!r}")
-    hints = get_type_hints(cls)
+    hints = _type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
@@ -562,7 +574,7 @@ def _normalise(node: Any, cls: type, prefix: str) -> Any:
     if not isinstance(node, cls):
         raise ConfigError(prefix.rstrip(".") or "config",
                           f"must be a {cls.__name__} or a mapping, got {node!r}")
-    hints = get_type_hints(cls)
+    hints = _type_hints(cls)
     for f in dataclasses.fields(node):
         key = f"{prefix}{f.name}"
         value = getattr(node, f.name)
@@ -589,6 +601,30 @@ def _check_ranges(config: Config) -> None:
             if not ok:
                 allowed = _describe_range(low, high, inc_low, inc_high)
                 raise ConfigError(key, f"must be {allowed}; got {value!r}")
+
+
+def check_value(key: str, value: Any) -> Any:
+    """Check one top-level value on its own, as :func:`validate` checks it: type and range.
+
+    For a key that no cross-check of :func:`validate` reads (``seed``): a sweep
+    over thousands of seeds validates one whole config and then only each seed.
+
+    Returns:
+        The value as a plain Python value of the key's type.
+
+    Raises:
+        ConfigError: A wrong type or a value out of range, naming ``key``.
+    """
+    value = _check_type(key, value, _type_hints(Config)[key])
+    if key in _RANGES:
+        low, high, inc_low, inc_high = _RANGES[key]
+        ok = (low is None or (value >= low if inc_low else value > low)) and (
+            high is None or (value <= high if inc_high else value < high)
+        )
+        if not ok:
+            raise ConfigError(key, f"must be {_describe_range(low, high, inc_low, inc_high)}; "
+                              f"got {value!r}")
+    return value
 
 
 def validate(config: Config | Mapping[str, Any], memory: int | None = None) -> Config:

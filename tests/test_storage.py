@@ -265,3 +265,70 @@ def test_a_run_that_kills_its_worker_is_recorded_and_the_shard_goes_on(tmp_path,
     assert rows.loc["seed=2", "error"] == shards.WORKER_DIED
     assert (rows.drop(index="seed=2")["status"] == "ok").all()
     assert any("a worker process died" in line for line in said)
+
+
+# --- fast checks of big sweeps (Preflight) ------------------------------------------------
+
+
+def _master(*overrides):
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+
+    loader = GlobalHydra.instance().config_loader()
+    return loader.load_configuration("config", list(overrides), RunMode.MULTIRUN)
+
+
+@pytest.fixture
+def hydra_conf():
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        yield
+
+
+@pytest.mark.parametrize("text", ["seed=12", "seed=-3", "seed=+5", "people.n=200", "a.b_c=0",
+                                  "seed=007", "seed=1e3", "people.budget_mean=2.5", "~seed"])
+def test_parsed_overrides_are_hydras(text, hydra_conf):
+    # The shortcut for key=N gives exactly what Hydra's grammar gives (007 stays text).
+    import dataclasses
+
+    from experiments.preflight import _parser, parse_override
+
+    ours = dataclasses.asdict(parse_override(text))
+    hydras = dataclasses.asdict(_parser().parse_overrides([text])[0])
+    ours.pop("config_loader")
+    hydras.pop("config_loader")
+    assert ours == hydras
+
+
+def test_check_jobs_checks_every_seed_and_every_setting(hydra_conf):
+    from experiments.errors import error_line
+    from experiments.preflight import check_jobs, sweep_jobs
+    from sim.config import ConfigError
+
+    good = _master("seed=0,1,2", "people.budget_mean=2,5", "people.n=200")
+    check_jobs(good, sweep_jobs(good))  # nothing to say
+    bad_seed = _master("seed=0,1,-4", "people.budget_mean=2,5")
+    with pytest.raises(ConfigError) as info:
+        check_jobs(bad_seed, sweep_jobs(bad_seed))
+    assert (info.value.key, info.value.message) == ("seed", "must be a number >= 0; got -4")
+    bad_value = _master("seed=0,1", "people.budget_mean=2,-5")
+    with pytest.raises(ConfigError) as info:
+        check_jobs(bad_value, sweep_jobs(bad_value))
+    assert info.value.key == "people.budget_mean"
+    text_seed = _master("seed=0,x")  # a text seed takes the general path: one line
+    with pytest.raises(Exception) as info:  # noqa: B017  (OmegaConf's, made one line below)
+        check_jobs(text_seed, sweep_jobs(text_seed))
+    assert error_line(info.value) == "seed: must be a whole number; got 'x'"
+
+
+def test_check_value_is_validates_check_of_one_key():
+    from sim.config import Config, ConfigError, check_value, validate
+
+    assert check_value("seed", np.int64(7)) == 7
+    for bad in (-1, True, 2.0, "3"):
+        with pytest.raises(ConfigError) as ours:
+            check_value("seed", bad)
+        with pytest.raises(ConfigError) as theirs:
+            validate(Config(seed=bad))
+        assert (ours.value.key, ours.value.message) == (theirs.value.key, theirs.value.message)
