@@ -111,6 +111,7 @@ def replicate(source: Path, target: Path, rows: int, part_rows: int = 200) -> di
         r["run_id"] = r["run_id"].map(shift)
         r["overrides"] = r["overrides"].map(shift)
         r["seed"] = r["seed"] + k * offset
+        r["config"] = [_with_seed(c, s) for c, s in zip(r["config"], r["seed"], strict=True)]
         r = r.head(rows - written)
         b = bins.copy()
         b["run_id"] = b["run_id"].map(shift)
@@ -126,8 +127,18 @@ def replicate(source: Path, target: Path, rows: int, part_rows: int = 200) -> di
                            target / storage.BINS_PARTS / name, compression="zstd")
             batch += 1
         written += len(r)
+    if (source / "sweep.json").exists():  # the sweep's definition: the same sweep, more seeds
+        (target / "sweep.json").write_bytes((source / "sweep.json").read_bytes())
     files, used = tree_size(target)
     return {"rows": written, "parts": batch, "files": files, "disk_mb": used / 2**20}
+
+
+def _with_seed(config: str, seed: Any) -> str:
+    """A run's stored config (JSON text) with its seed replaced (the summary reads it there)."""
+    data = json.loads(config)
+    if isinstance(data, dict) and seed is not None and seed == seed:
+        data["seed"] = int(seed)
+    return json.dumps(data)
 
 
 AGGREGATE = """
