@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from experiments import slurm, storage
+from experiments.jobs import HANG_SEEDS_ENV
 from experiments.status import render, sweep_status
 from sim.config import ConfigError
 
@@ -106,7 +107,7 @@ def cluster():
 def run_sweep(folder: Path, *args: str, env: dict[str, str] | None = None):
     full = {**os.environ, **(env or {})}
     full.pop("HYDRA_FULL_ERROR", None)
-    for name in (storage.HANG_SEEDS_ENV, "INFLUENCER_SIM_FAIL_SEEDS"):
+    for name in (HANG_SEEDS_ENV, "INFLUENCER_SIM_FAIL_SEEDS"):
         if name not in (env or {}):
             full.pop(name, None)
     return subprocess.run([sys.executable, "-m", "experiments.run", "-m",
@@ -145,7 +146,7 @@ def test_sharded_sweep_survives_a_killed_shard_and_matches_the_local_pool(cluste
                 "hydra.launcher.time=00:20:00"]
     # 1. Submit and return at once. Shard 0 (seeds 0-2) hangs on seed 1; seed 7 fails.
     first = run_sweep(folder, *launcher, "hydra.launcher.wait=false",
-                      env={storage.HANG_SEEDS_ENV: "1", "INFLUENCER_SIM_FAIL_SEEDS": "7"})
+                      env={HANG_SEEDS_ENV: "1", "INFLUENCER_SIM_FAIL_SEEDS": "7"})
     assert first.returncode == 0, first.stderr
     assert "submitted 9 runs in 3 shard(s) of up to 3 as SLURM job" in first.stdout
     assert not (folder / "summary.parquet").exists()  # nothing waited, nothing aggregated
@@ -204,7 +205,7 @@ def test_folder_storage_on_slurm_waits_and_aggregates_like_the_local_pool(cluste
     # wait=true (the default): the command blocks until the array ends, then aggregates.
     args = ["seed=range(4)", "people.n=300", "days=20", "people.budget_mean=2,8"]
     env = {**os.environ}
-    for name in ("HYDRA_FULL_ERROR", storage.HANG_SEEDS_ENV, "INFLUENCER_SIM_FAIL_SEEDS"):
+    for name in ("HYDRA_FULL_ERROR", HANG_SEEDS_ENV, "INFLUENCER_SIM_FAIL_SEEDS"):
         env.pop(name, None)
 
     def sweep(folder, *more):
