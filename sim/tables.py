@@ -23,7 +23,13 @@ of the ``people`` table; ``-1`` means "nobody".
     (the provider for direct, the broker for a referral) received the need;
     ``arrival_class`` str: ``weak`` / ``medium`` / ``strong``; ``new_tie`` bool:
     the closure created the seeker-provider tie; ``seeker_audience``,
-    ``provider_audience``, ``broker_audience`` int32 (broker -1 for direct).
+    ``provider_audience``, ``broker_audience`` int32 (broker -1 for direct);
+    ``accepted`` bool: the introduction became an engagement (always for
+    direct closures and without the trust rule, ``trust.enabled``);
+    ``worked`` bool: the engagement worked; ``realised_value`` float64: the
+    value realised (``value`` if it worked, else 0); ``broker_credibility``
+    float64: the broker's credibility that day (1.0 for direct closures and
+    without the trust rule).
 
 ``needs`` (one row per need)
     ``need`` int64; ``posted_day`` int32; ``seeker`` int32; ``topic`` int32;
@@ -72,7 +78,8 @@ CLOSURE_SCHEMA = {
     "broker": "int32", "topic": "int32", "value": "float64", "valuable": "bool", "hops": "int32",
     "path": "object", "path_strengths": "object", "arrival_strength": "float64",
     "arrival_class": "str", "new_tie": "bool", "seeker_audience": "int32",
-    "provider_audience": "int32", "broker_audience": "int32",
+    "provider_audience": "int32", "broker_audience": "int32", "accepted": "bool",
+    "worked": "bool", "realised_value": "float64", "broker_credibility": "float64",
 }  # fmt: skip
 NEED_SCHEMA = {
     "need": "int64", "posted_day": "int32", "seeker": "int32", "topic": "int32",

@@ -35,7 +35,9 @@ def table(needs, paths, day=0):
         provider=np.array([p[-1] for p in paths], np.int32), broker=np.full(m, -1, np.int32),
         via=np.zeros(m, np.int64), hops=np.array(lengths, np.int32) - 1,
         w_arrival=np.full(m, 0.5), w_referral=np.zeros(m), new_tie=np.zeros(m, bool),
-        path_offsets=offsets, path=np.concatenate([np.asarray(p, np.int32) for p in paths]),
+        accepted=np.ones(m, bool), worked=np.ones(m, bool), realised_value=np.ones(m),
+        credibility=np.ones(m), path_offsets=offsets,
+        path=np.concatenate([np.asarray(p, np.int32) for p in paths]),
         strength_offsets=s_offsets, strengths=np.arange(s_offsets[-1], dtype=np.float64))
 
 
