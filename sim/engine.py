@@ -28,7 +28,7 @@ from numba import njit
 
 from sim import kernels
 from sim.config import Config, KnockoutConfig
-from sim.measures import classify_people, valuable_threshold
+from sim.measures import classify_people, expected_value_mixture, valuable_threshold
 from sim.network import RawGraph
 from sim.records import ClosureLog, ClosureTable, DayStats
 from sim.rng import stream
@@ -170,8 +170,9 @@ def _strengthen_used_ties(closing, seekers, trails, ties, gain_closure, gain_bro
     """Strengthen the ties closures use; list the seeker-provider ties to create.
 
     A closure moves the seeker-provider tie ``gain_closure`` of the way to 1
-    (or asks for it to be created); a referral also moves the broker's tie to
-    the provider and the tie they got the need over ``gain_broker`` of the way.
+    (or asks for it to be created); a referral also moves the broker's ties to
+    the provider and to the seeker (where they have one: a broker several
+    hops out has none) ``gain_broker`` of the way (DESIGN.md §3.4).
 
     Returns:
         Number of new pairs written to ``new_a``/``new_b`` and a bool per
@@ -197,9 +198,8 @@ def _strengthen_used_ties(closing, seekers, trails, ties, gain_closure, gain_bro
                 n_new += 1
                 creates[i] = True
         if b >= 0:
-            # The broker's tie to the provider and the tie over which they got the need.
-            prev = trails.person[closing.via[i]]
-            for other in (p, prev):
+            # The broker's ties to the provider and to the seeker.
+            for other in (p, s):
                 e = kernels.find_tie(ties, b, other)
                 if e >= 0:
                     kernels.strengthen(ties, e, gain_broker)
@@ -395,9 +395,12 @@ class World:
         self.day = 0
         self.posted_today = 0
         #: Value at or above which a need is valuable (fixed by the measures config).
+        nc = config.needs
+        mixture = (expected_value_mixture(config.people.n_topics, config.people.topic_zipf,
+                                          nc.rarity_exponent)
+                   if nc.value_grows_with_rarity else (None, None))
         self.valuable_threshold = valuable_threshold(
-            config.needs.value_log_mean, config.needs.value_log_sd,
-            config.measures.valuable_quantile)
+            nc.value_log_mean, nc.value_log_sd, config.measures.valuable_quantile, *mixture)
         self.topic_share = np.bincount(topic, minlength=config.people.n_topics) / n
 
     # --- people as attributes (the arrays of ``people``) ----------------------------

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import scipy.optimize
 import scipy.stats
 
 from sim.tables import DECILE_COLUMNS
@@ -179,18 +180,26 @@ def classify_people(audience: np.ndarray, large_fraction: float) -> tuple[np.nda
     return is_large, decile
 
 
-def valuable_threshold(value_log_mean: float, value_log_sd: float, quantile: float) -> float:
+def valuable_threshold(value_log_mean: float, value_log_sd: float, quantile: float,
+                       multipliers: np.ndarray | None = None,
+                       weights: np.ndarray | None = None) -> float:
     """Return the value at or above which a need is *valuable*.
 
-    The ``quantile`` of the base lognormal value distribution,
-    ``exp(mu + sd * Phi^-1(q))``. It depends only on the configuration, so it is
-    the same in every run of a sweep (the rarity multiplier of values is not
-    included: rare-topic needs are valuable more often, by design).
+    The ``quantile`` of the value distribution. Without ``multipliers``, the
+    base lognormal, ``exp(mu + sd * Phi^-1(q))``. With them, the distribution
+    values actually have: a mixture over topics of lognormals scaled by each
+    topic's rarity multiplier ``m_k`` (weights ``weights``, the chance that a
+    need has topic ``k``), so that valuable marks the intended share of needs
+    (the base quantile marked 16.8% at the default rarity exponent). It
+    depends only on the configuration (see :func:`expected_value_mixture`), so
+    it is the same in every run of a sweep.
 
     Args:
         value_log_mean: Mean ``mu`` of log value (log value units).
         value_log_sd: Standard deviation ``sd`` of log value (log value units, >= 0).
         quantile: Quantile ``q`` (in (0, 1)).
+        multipliers: Value multiplier of each topic (> 0), or None.
+        weights: Chance of each topic (sums to 1; default equal).
 
     Returns:
         The threshold (value units).
@@ -203,7 +212,42 @@ def valuable_threshold(value_log_mean: float, value_log_sd: float, quantile: flo
     if value_log_sd < 0:
         raise ValueError(f"value_log_sd must be >= 0, got {value_log_sd!r}")
     z = NormalDist().inv_cdf(quantile)
-    return float(math.exp(value_log_mean + value_log_sd * z))
+    base = float(math.exp(value_log_mean + value_log_sd * z))
+    if multipliers is None or value_log_sd == 0:
+        return base
+    shift = np.log(np.asarray(multipliers, np.float64))
+    wts = (np.full(shift.shape[0], 1.0 / shift.shape[0]) if weights is None
+           else np.asarray(weights, np.float64) / np.sum(weights))
+
+    def excess(log_x: float) -> float:
+        cdf = scipy.stats.norm.cdf((log_x - value_log_mean - shift) / value_log_sd)
+        return float(np.dot(wts, cdf) - quantile)
+
+    lo = value_log_mean + shift.min() + value_log_sd * z
+    hi = value_log_mean + shift.max() + value_log_sd * z
+    if lo == hi:
+        return float(math.exp(lo))
+    return float(math.exp(scipy.optimize.brentq(excess, lo, hi, xtol=1e-12)))
+
+
+def expected_value_mixture(n_topics: int, topic_zipf: float,
+                           rarity_exponent: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rarity multipliers and topic chances of a need, from the configuration alone.
+
+    Topic ``k``'s expected population share is its Zipf popularity ``p_k``
+    (``1 / k ** topic_zipf``, normalised); its multiplier ``(1/K / p_k) **
+    rarity_exponent``; a need's topic is any but its seeker's own, so topic
+    ``k`` comes up with chance ``(1 - p_k) / (K - 1)``.
+
+    Returns:
+        ``(multipliers, weights)`` for :func:`valuable_threshold`.
+    """
+    k = n_topics
+    pop = 1.0 / np.arange(1, k + 1) ** topic_zipf
+    pop /= pop.sum()
+    mult = (1.0 / k / pop) ** rarity_exponent
+    weights = (1.0 - pop) / (k - 1) if k > 1 else np.ones(1)
+    return mult, weights
 
 
 # --- credit ----------------------------------------------------------------------

@@ -351,3 +351,43 @@ def test_trust_lowers_the_share_of_referrals_that_work():
         assert ref["worked"].mean() < 1.0
     low, high = bootstrap_interval(np.array(gaps), rng=0)[:2]
     assert low > 0, gaps
+
+
+# --- small departures ----------------------------------------------------------------------
+
+
+def test_valuable_threshold_is_the_quantile_of_the_actual_value_mixture():
+    import scipy.stats
+
+    from sim.measures import expected_value_mixture, valuable_threshold
+
+    mult, wts = expected_value_mixture(3, 1.0, 0.5)
+    pop = np.array([1, 1 / 2, 1 / 3]) / (1 + 1 / 2 + 1 / 3)
+    assert mult == pytest.approx((1 / 3 / pop) ** 0.5)
+    assert wts == pytest.approx((1 - pop) / 2)
+    x = valuable_threshold(0.0, 1.0, 0.9, mult, wts)
+    assert np.dot(wts, scipy.stats.norm.cdf(np.log(x) - np.log(mult))) == pytest.approx(0.9)
+    # One topic of multiplier 1 is the base lognormal.
+    assert valuable_threshold(0.0, 1.0, 0.9, np.ones(1)) == pytest.approx(
+        valuable_threshold(0.0, 1.0, 0.9))
+
+
+def test_valuable_marks_the_intended_share_of_needs():
+    shares = [run(_small(seed=s, days=365)).needs["valuable"].mean() for s in range(3)]
+    assert 0.085 < float(np.mean(shares)) < 0.115, shares
+
+
+def test_broker_strengthens_their_tie_to_the_seeker_not_the_carrier():
+    # Seeker 0 - carrier 1 - broker 2 - provider 3, and the broker also knows the seeker.
+    cfg = quiet_config()
+    world = world_of([(0, 1), (1, 2), (2, 3), (0, 2)], [0, 1, 1, 2], config=cfg)
+    world.post_needs([0], [2], [1.0])
+    # The broker got the need from the carrier (trail row 1: person 1, from the seeker).
+    world.trails.append(np.array([1], np.int32), np.array([0], np.int64),
+                        np.array([1], np.int32), np.array([0.5]))
+    closed = closing_of([(0, 3, 2, 1, 0.5, 0.5)])
+    world._apply_closures(0, closed)
+    g = cfg.ties.broker_gain
+    assert world.ties.strength(2, 3) == pytest.approx(0.5 + g * 0.5)
+    assert world.ties.strength(0, 2) == pytest.approx(0.5 + g * 0.5)
+    assert world.ties.strength(1, 2) == pytest.approx(0.5)
