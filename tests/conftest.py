@@ -24,6 +24,7 @@ def quiet_config(**overrides) -> Config:
     cfg = Config(
         seed=1,
         days=10,
+        warmup_days=0,
         needs=NeedsConfig(rate=0.0, lifetime_days=7, seeker_reposts=True),
         response=ResponseConfig(hop_limit=4, pass_base=1.0, pass_strength=0.0, know_scale=1e9),
         meetups=MeetupConfig(rate=0.0),
