@@ -390,6 +390,7 @@ class World:
         self.failed = np.zeros(n, np.int64)
         self.rng_trust = stream(seed, "trust")
         self._carried_at_warmup: np.ndarray | None = None
+        self._loyalty: np.ndarray | None = None
         self.closures = ClosureLog()
         self.daily: list[DayStats] = []
         self.day = 0
@@ -480,6 +481,35 @@ class World:
         return [(int(p), int(q)) for p, q in zip(people, parents, strict=True)]
 
     # --- one day -----------------------------------------------------------------
+    def audience_loyalty(self) -> np.ndarray:
+        """Loyalty of each person's audience now: the attention their followers give them.
+
+        The mean, over person ``i``'s followers ``f``, of the share of ``f``'s
+        attention that goes to ``i``: ``w_fi / W_f`` (``W_f``: the summed
+        strength of the ties ``f`` follows). In (0, 1]; 0 without followers.
+        A follower who follows few people, strongly, is loyal (Dunbar 1998;
+        Miritello et al. 2013: attention is finite and concentrated).
+        """
+        t = self.ties
+        u, v = t.edges()
+        w = t.strengths()
+        total = t.strength_totals()
+        flags = t.flags[: t.n_edges]
+        share_sum = np.zeros(self.n)
+        count = np.zeros(self.n)
+        for follower, leader, bit in ((u, v, kernels.FOLLOW_UV), (v, u, kernels.FOLLOW_VU)):
+            sel = (flags & bit) != 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = np.where(total[follower[sel]] > 0, w[sel] / total[follower[sel]], 0.0)
+            share_sum += np.bincount(leader[sel], share, minlength=self.n)
+            count += np.bincount(leader[sel], minlength=self.n)
+        return np.divide(share_sum, count, out=np.zeros(self.n), where=count > 0)
+
+    @property
+    def loyalty(self) -> np.ndarray:
+        """Audience loyalty when measurement started (now, if it has not yet)."""
+        return self._loyalty if self._loyalty is not None else self.audience_loyalty()
+
     def carried_before_measurement(self) -> np.ndarray:
         """Passes each person made during the warm-up (zeros without one)."""
         if self._carried_at_warmup is None:
@@ -490,8 +520,10 @@ class World:
         """Advance the world by one day."""
         d = self.day
         cfg = self.config
-        if d == cfg.warmup_days and d > 0:  # measurement starts today
-            self._carried_at_warmup = self.carried.copy()
+        if d == cfg.warmup_days:  # measurement starts today
+            self._loyalty = self.audience_loyalty()
+            if d > 0:
+                self._carried_at_warmup = self.carried.copy()
         self._post_needs(d)
         posted, self.posted_today = self.posted_today, 0
         self.counters[kernels.C_MESSAGES] = 0

@@ -152,6 +152,7 @@ def _people_table(model: ReferralModel) -> pd.DataFrame:
         "decile": model.decile,
         "final_audience": w.ties.row_len.astype(np.int32),
         "carried": w.carried - w.carried_before_measurement(),
+        "loyalty": w.loyalty,
     })
 
 

@@ -46,7 +46,10 @@ of the ``people`` table; ``-1`` means "nobody".
     ``brokered_valuable``, ``carried`` int32: needs posted, closures as provider,
     referrals made, valuable referrals made, needs passed on (a pass on a need
     that closed the same day does not count; one on its last day does); ``credit``,
-    ``credit_valuable`` float64: brokerage credit under the configured rule.
+    ``credit_valuable`` float64: brokerage credit under the configured rule;
+    ``loyalty`` float64: loyalty of their audience when measurement started,
+    the mean share of their followers' attention they get (0 without followers;
+    ``sim.engine.World.audience_loyalty``).
 
 ``timeseries`` (one row per day)
     ``day`` int32; ``needs_posted``, ``open_needs``, ``closures``, ``direct``,
@@ -91,7 +94,7 @@ PEOPLE_SCHEMA = {
     "topic": "int32", "budget": "float64", "is_large": "bool", "decile": "int8",
     "final_audience": "int32", "sought": "int32", "provided": "int32", "brokered": "int32",
     "brokered_valuable": "int32", "carried": "int32", "credit": "float64",
-    "credit_valuable": "float64",
+    "credit_valuable": "float64", "loyalty": "float64",
 }  # fmt: skip
 TIMESERIES_SCHEMA = {
     "day": "int32", "needs_posted": "int64", "open_needs": "int64", "closures": "int64",
