@@ -629,7 +629,7 @@ def broker_outcomes(people: pd.DataFrame, closures: pd.DataFrame) -> pd.DataFram
     """
     n = len(people)
     referral = _column(closures, "kind", object) == "referral"
-    broker = _column(closures, "broker", np.int64)[referral]
+    broker = _optional(closures, "broker", -1).astype(np.int64)[referral]
     accepted = _optional(closures, "accepted", True).astype(bool)[referral]
     worked = _optional(closures, "worked", True).astype(bool)[referral]
     realised = _optional(closures, "realised_value", np.nan).astype(np.float64)[referral]
@@ -704,7 +704,7 @@ def quality_metrics(people: pd.DataFrame, closures: pd.DataFrame) -> dict[str, f
     is_large = people["is_large"].to_numpy(dtype=bool)
     audience = people["audience"].to_numpy(dtype=np.float64)
     referral = _column(closures, "kind", object) == "referral"
-    broker = _column(closures, "broker", np.int64)[referral]
+    broker = _optional(closures, "broker", -1).astype(np.int64)[referral]
     good = (_optional(closures, "worked", True).astype(bool)
             & _column(closures, "valuable", bool))[referral]
     rv_large = int(is_large[broker[good]].sum())

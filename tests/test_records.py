@@ -110,7 +110,8 @@ def test_world_keeps_daily_stats_and_closures_typed():
 
 
 def test_mesa_datacollector_collects_the_day_stats():
-    cfg = Config(seed=4, days=20, people=PeopleConfig(n=34), network=NetworkConfig(name="karate"))
+    cfg = Config(seed=4, days=20, warmup_days=0, people=PeopleConfig(n=34),
+                 network=NetworkConfig(name="karate"))
     model = ReferralModel(cfg)
     for _ in range(cfg.days):
         model.step()

@@ -391,3 +391,15 @@ def test_broker_strengthens_their_tie_to_the_seeker_not_the_carrier():
     assert world.ties.strength(2, 3) == pytest.approx(0.5 + g * 0.5)
     assert world.ties.strength(0, 2) == pytest.approx(0.5 + g * 0.5)
     assert world.ties.strength(1, 2) == pytest.approx(0.5)
+
+
+def test_warmup_days_are_left_out_of_every_table():
+    r = run(from_dict({"seed": 1, "days": 30, "warmup_days": 40, "people": {"n": 2000},
+                       "needs": {"rate": 0.01}}))
+    assert r.metrics["days"] == 30 and r.metrics["warmup_days"] == 40
+    assert r.timeseries["day"].tolist() == list(range(40, 70))
+    assert (r.needs["posted_day"] >= 40).all() and len(r.needs) > 0
+    assert set(r.closures["need"]) <= set(r.needs["need"])
+    assert r.closures["closure"].tolist() == list(range(len(r.closures)))
+    assert int(r.people["sought"].sum()) == len(r.needs)
+    assert int(r.timeseries["needs_posted"].sum()) == len(r.needs)
