@@ -628,13 +628,17 @@ def broker_outcomes(people: pd.DataFrame, closures: pd.DataFrame) -> pd.DataFram
         ``realised_value`` (value units) of the referrals they brokered.
     """
     n = len(people)
-    referral = _column(closures, "kind", object) == "referral"
+    # Referrals with a known broker (tables without provenance have none).
+    referral = ((_column(closures, "kind", object) == "referral")
+                & (_optional(closures, "broker", -1).astype(np.int64) >= 0))
     broker = _optional(closures, "broker", -1).astype(np.int64)[referral]
     accepted = _optional(closures, "accepted", True).astype(bool)[referral]
     worked = _optional(closures, "worked", True).astype(bool)[referral]
-    realised = _optional(closures, "realised_value", np.nan).astype(np.float64)[referral]
+    value = _optional(closures, "value", np.nan).astype(np.float64)
+    realised = _optional(closures, "realised_value", np.nan).astype(np.float64)
     if "realised_value" not in closures.columns:
-        realised = _column(closures, "value", np.float64)[referral]
+        realised = value
+    realised = realised[referral]
     return pd.DataFrame({
         "referrals": np.bincount(broker, minlength=n)[:n],
         "accepted": np.bincount(broker, accepted.astype(float), minlength=n)[:n],
@@ -703,7 +707,8 @@ def quality_metrics(people: pd.DataFrame, closures: pd.DataFrame) -> dict[str, f
     out = broker_outcomes(people, closures)
     is_large = people["is_large"].to_numpy(dtype=bool)
     audience = people["audience"].to_numpy(dtype=np.float64)
-    referral = _column(closures, "kind", object) == "referral"
+    referral = ((_column(closures, "kind", object) == "referral")
+                & (_optional(closures, "broker", -1).astype(np.int64) >= 0))
     broker = _optional(closures, "broker", -1).astype(np.int64)[referral]
     good = (_optional(closures, "worked", True).astype(bool)
             & _column(closures, "valuable", bool))[referral]
