@@ -184,8 +184,11 @@ class NeedsConfig:
             rarity_exponent`` where ``share_t`` is the population share of the
             need's topic. Default true.
         rarity_exponent: Exponent of that multiplier. Default 0.5.
-        seeker_reposts: The seeker's own post stays visible every day of the
-            need's life (contacts who missed it may see it later). Default true.
+        seeker_reposts: The seeker shows their need again every day of its
+            life (contacts who missed it may see it later); false: once, on the
+            day posted. Default false: a post gets nearly all its attention on
+            its first day (Kwak et al. 2010; Wu and Huberman 2007), and the
+            essay's seeker asked once (docs/model.md §7.16).
     """
 
     rate: float = 0.002
@@ -194,7 +197,7 @@ class NeedsConfig:
     value_log_sd: float = 1.0
     value_grows_with_rarity: bool = True
     rarity_exponent: float = 0.5
-    seeker_reposts: bool = True
+    seeker_reposts: bool = False
 
 
 @dataclass
@@ -245,8 +248,10 @@ class TrustConfig:
     always engagements that work (no broker).
 
     Attributes:
-        enabled: Switch the rule on; false is the old rule (every referral
-            closes with its full value). Default false.
+        enabled: Switch the rule on (DESIGN.md §3.3: an introduction becomes
+            an engagement only if the people involved trust each other enough);
+            false is the old rule (every referral closes with its full value).
+            Default true.
         exponent: How sharply trust gates acceptance and success
             (dimensionless, >= 0; 0: trust plays no part). Default 0.5
             (assumption; sensitivity in docs/model.md).
@@ -257,7 +262,7 @@ class TrustConfig:
         use_ratings: Use rated trust where the network has it. Default true.
     """
 
-    enabled: bool = False
+    enabled: bool = True
     exponent: float = 0.5
     prior_credibility: float = 0.8
     prior_weight: float = 5.0
