@@ -644,11 +644,17 @@ class World:
         k = int(c[kernels.C_CLOSURES])
         return Closing(*(column[:k] for column in closing))
 
-    def credibility(self) -> np.ndarray:
-        """Each person's credibility as a broker now (probability; see :class:`TrustConfig`)."""
+    def credibility(self, people: np.ndarray | None = None) -> np.ndarray:
+        """Credibility as a broker now (probability; see :class:`sim.config.TrustConfig`).
+
+        Args:
+            people: Whose (person ids); default everybody.
+        """
         tc = self.config.trust
         prior = tc.prior_credibility * tc.prior_weight
-        return (prior + self.worked) / (tc.prior_weight + self.worked + self.failed)
+        worked = self.worked if people is None else self.worked[people]
+        failed = self.failed if people is None else self.failed[people]
+        return (prior + worked) / (tc.prior_weight + worked + failed)
 
     def _engagements(self, closed: Closing, trails: tuple
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -671,7 +677,7 @@ class World:
             return ones, ones.copy(), np.ones(m)
         referral = closed.broker >= 0
         broker = np.maximum(closed.broker, 0)
-        cred = np.where(referral, self.credibility()[broker], 1.0)
+        cred = np.where(referral, self.credibility(broker), 1.0)
         t = self.ties
         tau_sb, tau_bp = _chain_trust(tuple(closed), trails, tuple(t.arrays()), t.trust_uv,
                                       t.trust_vu)

@@ -403,3 +403,15 @@ def test_warmup_days_are_left_out_of_every_table():
     assert r.closures["closure"].tolist() == list(range(len(r.closures)))
     assert int(r.people["sought"].sum()) == len(r.needs)
     assert int(r.timeseries["needs_posted"].sum()) == len(r.needs)
+
+
+def test_audience_loyalty_is_the_mean_attention_share_followers_give():
+    # 1 follows 0 (w .5) and 2 (w .3); 3 follows 0 only (w .2); 0 follows nobody.
+    follows = {(1, 0): (True, False), (1, 2): (True, False), (3, 0): (True, False)}
+    world = world_of([(0, 1), (1, 2), (0, 3)], [0, 0, 0, 0], follows=follows,
+                     strengths={(0, 1): 0.5, (1, 2): 0.3, (0, 3): 0.2})
+    loyalty = world.audience_loyalty()
+    # 0's followers: 1 gives it .5/.8, 3 gives it all its attention (.2/.2).
+    assert loyalty[0] == pytest.approx((0.5 / 0.8 + 1.0) / 2)
+    assert loyalty[2] == pytest.approx(0.3 / 0.8)
+    assert loyalty[1] == 0.0 and loyalty[3] == 0.0  # nobody follows them
