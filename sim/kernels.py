@@ -124,13 +124,6 @@ def find_tie(ties, a, b):
     return -1
 
 
-@njit(cache=True, _nrt=False, inline="always")
-def follows(ties, e, j):
-    """Whether person ``j`` (an end of tie ``e``) follows the other end."""
-    bit = FOLLOW_UV if j == ties.eu[e] else FOLLOW_VU
-    return (ties.flags[e] & bit) != 0
-
-
 @njit(cache=True, _nrt=False)
 def set_strength(ties, e, w):
     """Set the strength of tie ``e`` to ``w`` and keep the followers' strength totals right.
@@ -330,17 +323,18 @@ def load_handled(k, needs, handled):
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def blocked(ties, e, j, rules):
-    """Whether an offer over tie ``e`` cannot reach contact ``j``.
+def blocked(ties, e, j, h, rules):
+    """Whether an offer by holder ``h`` over tie ``e`` cannot reach contact ``j``.
 
     Only followers see a post (``rules.directed``), and nothing crosses a
-    distrusted tie (``rules.distrust``).
+    distrusted tie (``rules.distrust``). The tie's lower end is the smaller
+    id, so ``j < h`` says ``j`` is ``eu`` without reading it.
     """
     f = ties.flags[e]
     if rules.distrust and (f & DISTRUST) != 0:
         return True
     if rules.directed:
-        bit = FOLLOW_UV if j == ties.eu[e] else FOLLOW_VU
+        bit = FOLLOW_UV if j < h else FOLLOW_VU
         return (f & bit) == 0
     return False
 
@@ -409,7 +403,7 @@ def offer(k, seeker_row, carriers, trails, stamp, people, ties, rules, rng, scra
             # contact, at a cost per view, not per tie.
             idx = s + geometric_skip(fixed_t, rules.mean_gap, rng)
             while idx < end:
-                if not (gated and blocked(ties, nbr_edge[idx], nbr[idx], rules)):
+                if not (gated and blocked(ties, nbr_edge[idx], nbr[idx], ph, rules)):
                     seen_person[n_seen] = nbr[idx]
                     seen_slot[n_seen] = idx
                     seen_trail[n_seen] = th
@@ -421,7 +415,7 @@ def offer(k, seeker_row, carriers, trails, stamp, people, ties, rules, rng, scra
                 if stamp[j] == k:
                     continue
                 e = nbr_edge[idx]
-                if gated and blocked(ties, e, j, rules):
+                if gated and blocked(ties, e, j, ph, rules):
                     continue
                 w = strength_of(ties, e)
                 p = attention_prob(w, people.budget[j], ties.n_follow[j], ties.excess_sum[j],
