@@ -415,3 +415,18 @@ def test_audience_loyalty_is_the_mean_attention_share_followers_give():
     assert loyalty[0] == pytest.approx((0.5 / 0.8 + 1.0) / 2)
     assert loyalty[2] == pytest.approx(0.3 / 0.8)
     assert loyalty[1] == 0.0 and loyalty[3] == 0.0  # nobody follows them
+
+
+def test_cascade_mode_reaches_followers_only_on_a_directed_network():
+    # T = 1: everybody offered sees it. 1 follows 0; 0 follows 2 (2 does not follow 0);
+    # 3 follows 1.
+    g = graph_of([(0, 1), (0, 2), (1, 3)], 4,
+                 follows={(1, 0): (True, False), (0, 2): (True, False), (3, 1): (True, False)})
+    ties = TieState.build(4, g.u, g.v, np.full(3, 0.5), 0.05, g.u_follows_v, g.v_follows_u)
+    rng = np.random.default_rng(0)
+    reach, depth, _ = kernels.cascade_spread(np.array([0, 2], np.int64), tuple(ties.arrays()),
+                                             1.0, rng, rng)
+    # From 0: its follower 1, then 1's follower 3 (2 does not follow 0): 3 people.
+    # From 2: its follower 0, then 1, then 3: all 4.
+    assert reach.tolist() == [3, 4]
+    assert depth.tolist() == [2, 3]
