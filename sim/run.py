@@ -325,7 +325,8 @@ def summarize(metrics: dict[str, Any], config: Config) -> str:
     large_pct = 100 * config.measures.large_fraction
     lines = [
         f"{m['network']} network: {m['n_people']:,} people, {m['n_ties']:,} ties; "
-        f"{m['days']} days, seed {m['seed']}",
+        f"{m['days']} days, seed {m['seed']}"
+        + (f" (measured after a {m['warmup_days']}-day warm-up)" if m.get("warmup_days") else ""),
         f"  needs {m['n_needs']:,}; closed {m['n_closed']:,} ({pct(m['closure_rate'])}): "
         f"direct {m['n_direct']:,}, brokered {m['n_brokered']:,}; "
         f"valuable closed {m['n_valuable_closed']:,}",
@@ -341,4 +342,10 @@ def summarize(metrics: dict[str, Any], config: Config) -> str:
         f"  mean hops {num(m['mean_hops'])}, mean days to close "
         f"{num(m['mean_days_to_close'])}",
     ]
+    if config.trust.enabled:
+        lines.append(
+            f"  referrals that became engagements that worked: small brokers "
+            f"{pct(m['success_rate_small'])}, large {pct(m['success_rate_large'])}; "
+            f"brokers with loyal audiences {pct(m['success_rate_loyal'])}, others "
+            f"{pct(m['success_rate_unloyal'])}")
     return "\n".join(lines)
