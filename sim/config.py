@@ -184,8 +184,11 @@ class NeedsConfig:
             rarity_exponent`` where ``share_t`` is the population share of the
             need's topic. Default true.
         rarity_exponent: Exponent of that multiplier. Default 0.5.
-        seeker_reposts: The seeker's own post stays visible every day of the
-            need's life (contacts who missed it may see it later). Default true.
+        seeker_reposts: The seeker shows their need again every day of its
+            life (contacts who missed it may see it later); false: once, on the
+            day posted. Default false: a post gets nearly all its attention on
+            its first day (Kwak et al. 2010; Wu and Huberman 2007), and the
+            essay's seeker asked once (docs/model.md §7.16).
     """
 
     rate: float = 0.002
@@ -194,7 +197,7 @@ class NeedsConfig:
     value_log_sd: float = 1.0
     value_grows_with_rarity: bool = True
     rarity_exponent: float = 0.5
-    seeker_reposts: bool = True
+    seeker_reposts: bool = False
 
 
 @dataclass
@@ -210,8 +213,13 @@ class ResponseConfig:
         pass_strength: Added probability per unit of the incoming tie's
             strength. Default 0.4 (a need from a strong tie is passed on with
             probability up to 0.5).
-        know_scale: Chance of knowing a contact's expertise is
-            ``min(1, know_scale * w)`` (dimensionless). Default 1.0.
+        know_scale: Chance of knowing a contact's expertise per unit of tie
+            strength (dimensionless). Default 1.0.
+        know: How a viewer knows their contacts' expertise (docs/model.md
+            §"Contested rules"): ``all``, every contact with probability
+            ``min(1, know_scale * w)``; ``attention``, attention-limited like
+            seeing, ``min(1, know_scale * budget_j * w / W_j)`` with ``W_j``
+            the summed strength of the ties ``j`` follows.
         referrals: Allow referrals at all. Default true.
     """
 
@@ -219,7 +227,46 @@ class ResponseConfig:
     pass_base: float = 0.1
     pass_strength: float = 0.4
     know_scale: float = 1.0
+    know: str = "attention"
     referrals: bool = True
+
+
+@dataclass
+class TrustConfig:
+    """Trust and referral quality (docs/model.md §"Trust and credibility").
+
+    With ``enabled``, a referral's introduction becomes an engagement with
+    probability ``credibility_b * tau_sb ** exponent`` (``tau_sb``: trust of the
+    person the broker got the need from in the broker) and the engagement
+    works with probability ``tau_bp ** exponent`` (the broker's trust in the
+    provider); realised value is the need's value if it worked, else 0. A
+    tie's trust is its rated trust when rated (``RawGraph.trust_uv``/``trust_vu``,
+    clipped at 0), else its strength. A negative rating is distrust: no offer
+    and no referral crosses that tie. Credibility is a Beta track record,
+    ``(prior_credibility * prior_weight + worked) / (prior_weight + worked +
+    failed)`` over the broker's accepted engagements. Direct closures are
+    always engagements that work (no broker).
+
+    Attributes:
+        enabled: Switch the rule on (DESIGN.md §3.3: an introduction becomes
+            an engagement only if the people involved trust each other enough);
+            false is the old rule (every referral closes with its full value).
+            Default true.
+        exponent: How sharply trust gates acceptance and success
+            (dimensionless, >= 0; 0: trust plays no part). Default 0.5
+            (assumption; sensitivity in docs/model.md).
+        prior_credibility: Credibility of a broker without a track record
+            (probability). Default 0.8 (assumption).
+        prior_weight: Weight of that prior in engagements (count, > 0).
+            Default 5 (assumption).
+        use_ratings: Use rated trust where the network has it. Default true.
+    """
+
+    enabled: bool = True
+    exponent: float = 0.5
+    prior_credibility: float = 0.8
+    prior_weight: float = 5.0
+    use_ratings: bool = True
 
 
 @dataclass
@@ -303,18 +350,27 @@ class Config:
 
     Attributes:
         seed: Root seed of all random streams.
-        days: Days to simulate (days, >= 1). Default 365.
+        days: Days measured (days, >= 1). Default 365.
+        warmup_days: Days simulated before measurement starts (days, >= 0):
+            ties, credibility and needs evolve, but needs posted then and the
+            days themselves are left out of every table and metric. Default
+            730: at the default settings, over the measured year that follows,
+            mean tie strength drifts by less than 0.003 a quarter and the
+            weak-tie share of referrals by less than 0.01 a quarter
+            (docs/model.md §"Steady state").
         mode: ``referral`` (the full model) or ``cascade``.
     """
 
     seed: int = 0
     days: int = 365
+    warmup_days: int = 730
     mode: str = "referral"
     people: PeopleConfig = field(default_factory=PeopleConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     ties: TiesConfig = field(default_factory=TiesConfig)
     needs: NeedsConfig = field(default_factory=NeedsConfig)
     response: ResponseConfig = field(default_factory=ResponseConfig)
+    trust: TrustConfig = field(default_factory=TrustConfig)
     meetups: MeetupConfig = field(default_factory=MeetupConfig)
     measures: MeasureConfig = field(default_factory=MeasureConfig)
     cascade: CascadeConfig = field(default_factory=CascadeConfig)
@@ -329,6 +385,10 @@ _PROB = (0.0, 1.0)
 _RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
     "seed": (0, None, True, True),
     "days": (1, None, True, True),
+    "warmup_days": (0, None, True, True),
+    "trust.exponent": (0, 10, True, True),
+    "trust.prior_credibility": (*_PROB, True, True),
+    "trust.prior_weight": (0, None, False, True),
     "people.n": (2, None, True, True),
     "people.n_topics": (1, None, True, True),
     "people.topic_zipf": (0, 10, True, True),
@@ -374,6 +434,7 @@ _RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
 _CHOICES: dict[str, tuple[str, ...]] = {
     "mode": MODES,
     "measures.credit": CREDIT_RULES,
+    "response.know": ("all", "attention"),
     "people.agents": ("auto", "all", "lazy"),
     "knockout.target": KNOCKOUT_TARGETS,
 }

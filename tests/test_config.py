@@ -178,8 +178,8 @@ def test_experiment_cascade_overrides():
     [
         ("people.foo=1", "people.foo: unknown key (allowed: n, n_topics,"),
         ("+people.foo=1", "people.foo: unknown key (allowed: n, n_topics,"),
-        ("foo=1", "foo: unknown key (allowed: seed, days, mode, people,"),
-        ("+foo=1", "foo: unknown key (allowed: seed, days, mode, people,"),
+        ("foo=1", "foo: unknown key (allowed: seed, days, warmup_days, mode, people,"),
+        ("+foo=1", "foo: unknown key (allowed: seed, days, warmup_days, mode, people,"),
         ("people.n=abc", "people.n: must be a whole number; got 'abc'"),
         ("days=1.5", "days: must be a whole number; got '1.5'"),
         (

@@ -35,7 +35,9 @@ def table(needs, paths, day=0):
         provider=np.array([p[-1] for p in paths], np.int32), broker=np.full(m, -1, np.int32),
         via=np.zeros(m, np.int64), hops=np.array(lengths, np.int32) - 1,
         w_arrival=np.full(m, 0.5), w_referral=np.zeros(m), new_tie=np.zeros(m, bool),
-        path_offsets=offsets, path=np.concatenate([np.asarray(p, np.int32) for p in paths]),
+        accepted=np.ones(m, bool), worked=np.ones(m, bool), realised_value=np.ones(m),
+        credibility=np.ones(m), path_offsets=offsets,
+        path=np.concatenate([np.asarray(p, np.int32) for p in paths]),
         strength_offsets=s_offsets, strengths=np.arange(s_offsets[-1], dtype=np.float64))
 
 
@@ -108,7 +110,8 @@ def test_world_keeps_daily_stats_and_closures_typed():
 
 
 def test_mesa_datacollector_collects_the_day_stats():
-    cfg = Config(seed=4, days=20, people=PeopleConfig(n=34), network=NetworkConfig(name="karate"))
+    cfg = Config(seed=4, days=20, warmup_days=0, people=PeopleConfig(n=34),
+                 network=NetworkConfig(name="karate"))
     model = ReferralModel(cfg)
     for _ in range(cfg.days):
         model.step()
