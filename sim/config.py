@@ -162,8 +162,10 @@ class TiesConfig:
     """Tie strength, its classes and its evolution.
 
     Initial strength is ``w = sigmoid(strength_base + strength_embeddedness * O
-    + strength_noise * N(0, 1))`` with ``O`` the neighbourhood overlap of the tie
-    (Onnela et al. 2007), clipped to ``[min_strength, 1]``.
+    + strength_community * (inside - p_inside) + strength_noise * N(0, 1))`` with
+    ``O`` the neighbourhood overlap of the tie (Onnela et al. 2007), ``inside`` 1
+    for a tie within a community and ``p_inside`` the share of such ties, clipped
+    to ``[min_strength, 1]``; a measured strength (``RawGraph.weight``) replaces it.
 
     Attributes:
         strength_base: Logit of the strength of a tie with no common contacts.
@@ -171,6 +173,11 @@ class TiesConfig:
         strength_embeddedness: Logit increase per unit of overlap. Default 6.0,
             so a tie sharing half its contacts is strong (about 0.73), as
             strength and overlap rise together in phone networks (Onnela 2007).
+        strength_community: Logit gap between ties inside a community and
+            bridges between communities, centred so the mean logit is unchanged.
+            Default 1.5 (assumption: strong ties sit inside communities, weak ties
+            bridge them, Granovetter 1973, Onnela et al. 2007; sensitivity in
+            docs/model.md).
         strength_noise: Standard deviation of the logit noise. Default 1.0.
         min_strength: Lowest initial strength (strength units, in (0, 1], at
             least ``floor`` so that decay never raises a tie). Default 0.05.
@@ -189,6 +196,7 @@ class TiesConfig:
 
     strength_base: float = -2.0
     strength_embeddedness: float = 6.0
+    strength_community: float = 1.5
     strength_noise: float = 1.0
     min_strength: float = 0.05
     weak_below: float = 0.2

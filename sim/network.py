@@ -52,6 +52,7 @@ __all__ = [
     "contact_strength",
     "read_edgelist",
     "read_ties",
+    "strength_inside_vs_across",
     "to_csr",
     "watts_strogatz_graph",
 ]
@@ -1695,6 +1696,61 @@ def neighbourhood_overlap(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     out = np.zeros(common.size, dtype=np.float64)
     np.divide(common, denom, out=out, where=denom > 0)
     return out
+
+
+def strength_inside_vs_across(
+    community: np.ndarray, u: np.ndarray, v: np.ndarray, w: np.ndarray,
+    weak_below: float = 0.2, strong_above: float = 0.5,
+) -> dict[str, float]:
+    """How tie strength splits between ties inside communities and bridges across them.
+
+    A tie is *inside* when both ends are in one community, else a *bridge*;
+    *weak* when ``w < weak_below``, *strong* when ``w >= strong_above`` (the
+    classes of :func:`sim.ties.tie_class`). Pure function of its arguments.
+
+    Args:
+        community: Community of each person.
+        u: First endpoint of each tie.
+        v: Second endpoint of each tie.
+        w: Strength of each tie (strength units).
+        weak_below: Weak-tie threshold (strength).
+        strong_above: Strong-tie threshold (strength).
+
+    Returns:
+        Shares in [0, 1] (NaN where the group is empty) and means:
+        ``inside_share`` (ties inside), ``weak_inside`` / ``weak_across`` (share
+        of inside ties / bridges that are weak), ``strong_inside`` /
+        ``strong_across`` (same for strong), ``strong_ties_inside`` (share of
+        strong ties that are inside), ``weak_ties_across`` (share of weak ties
+        that are bridges), ``mean_inside`` / ``mean_across`` (mean strength),
+        ``n_inside`` / ``n_across`` (counts).
+    """
+    community = np.asarray(community)
+    w = np.asarray(w, np.float64)
+    inside = community[u] == community[v]
+    weak = w < weak_below
+    strong = w >= strong_above
+
+    def share(mask: np.ndarray, of: np.ndarray) -> float:
+        total = int(of.sum())
+        return float((mask & of).sum() / total) if total else math.nan
+
+    def mean(of: np.ndarray) -> float:
+        return float(w[of].mean()) if of.any() else math.nan
+
+    return {
+        "inside_share": share(inside, np.ones_like(inside)),
+        "weak_inside": share(weak, inside),
+        "weak_across": share(weak, ~inside),
+        "strong_inside": share(strong, inside),
+        "strong_across": share(strong, ~inside),
+        "strong_ties_inside": share(inside, strong),
+        "weak_ties_across": share(~inside, weak),
+        "mean_inside": mean(inside),
+        "mean_across": mean(~inside),
+        "n_inside": float(inside.sum()),
+        "n_across": float((~inside).sum()),
+    }
 
 
 @njit(cache=True)
