@@ -363,3 +363,15 @@ def test_weak_ties_bridge_in_the_default_network() -> None:
     assert 0.4 < gaps.mean() - half and gaps.mean() + half < 0.6
     flat = np.array([weak_gap(seed, 0.0) for seed in range(10)])
     assert flat.mean() + 2.262 * flat.std(ddof=1) / math.sqrt(flat.size) < 0.15
+
+
+def test_table_larger_than_memory_allows_is_refused(tmp_path: Path, monkeypatch) -> None:
+    from sim import network
+
+    path = write(tmp_path, "from,to\n" + "1,2\n" * 100)  # 408 bytes
+    monkeypatch.setattr(network, "machine_memory", lambda: 400 * network.TABLE_BYTES_PER_FILE_BYTE)
+    with pytest.raises(ConfigError) as err:
+        read_ties(path)
+    assert err.value.key == str(path) and "is a table of" in err.value.message
+    monkeypatch.setattr(network, "machine_memory", lambda: 408 * network.TABLE_BYTES_PER_FILE_BYTE)
+    assert read_ties(path).u.tolist() == [0]
