@@ -375,3 +375,31 @@ def test_table_larger_than_memory_allows_is_refused(tmp_path: Path, monkeypatch)
     assert err.value.key == str(path) and "is a table of" in err.value.message
     monkeypatch.setattr(network, "machine_memory", lambda: 408 * network.TABLE_BYTES_PER_FILE_BYTE)
     assert read_ties(path).u.tolist() == [0]
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30), st.integers(-10, 10)),
+                min_size=1, max_size=40))
+def test_read_ties_matches_brute_force(rows: list[tuple[int, int, int]]) -> None:
+    import tempfile
+
+    if all(a == b for a, b, _ in rows) or len({x for a, b, _ in rows for x in (a, b)}) < 2:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "r.csv"
+        path.write_text("a,b,r\n" + "".join(f"{a},{b},{r}\n" for a, b, r in rows))
+        t = read_ties(path, weight_column="r", weight_as="trust", trust_scale=10)
+    ids = t.labels.tolist()
+    arcs: dict[tuple[int, int], list[int]] = {}
+    for a, b, r in rows:
+        if a != b:
+            arcs.setdefault((a, b), []).append(r)
+    expected = sorted({(min(a, b), max(a, b)) for a, b in arcs})
+    got = [(ids[i], ids[j]) for i, j in pairs(t.u, t.v)]
+    assert got == expected
+    for e, (a, b) in enumerate(got):
+        assert t.u_follows_v[e] == ((a, b) in arcs) and t.v_follows_u[e] == ((b, a) in arcs)
+        if (a, b) in arcs:
+            assert t.trust_uv[e] == pytest.approx(np.mean(arcs[(a, b)]) / 10)
+        else:
+            assert math.isnan(t.trust_uv[e])
