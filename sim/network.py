@@ -34,6 +34,7 @@ from sim.config import ConfigError, NetworkConfig, machine_memory
 
 __all__ = [
     "GENERATORS",
+    "EdgeTable",
     "RawGraph",
     "barabasi_albert_graph",
     "configuration_graph",
@@ -1408,8 +1409,8 @@ def _read_table(key: str, data: bytes, source: str, target: str,
     has_header = not header_row.isdigit()
     try:
         table = pd.read_csv(io.BytesIO(data), sep=sep, comment="#", header=0 if has_header
-                            else None, skip_blank_lines=True, dtype=str, engine="c"
-                            if sep == "," else "python", encoding="utf-8-sig")
+                            else None, skip_blank_lines=True, dtype=str, engine="c",
+                            encoding="utf-8-sig")
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ConfigError(key, f"cannot be read as a table ({str(exc).splitlines()[0]})") from exc
     columns = [str(c).strip() for c in table.columns] if has_header else [
