@@ -24,6 +24,10 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 MODES = ("referral", "cascade")
 CREDIT_RULES = ("broker", "chain")
+#: What the rows of an edge list say about a tie (``network.weight_as``).
+WEIGHT_KINDS = ("none", "trust", "contacts")
+#: Generators that can make directed (follower) networks (``network.directed=true``).
+DIRECTED_NETWORKS = ("default", "directed", "edgelist")
 KNOCKOUT_TARGETS = ("none", "large", "small_random", "small_audience")
 
 
@@ -111,8 +115,28 @@ class NetworkConfig:
             (small-world regime of Watts and Strogatz 1998).
         triad_prob: Triad-formation probability of ``holme_kim``. Default 0.5
             (Holme and Kim 2002).
-        path: Edge-list file for ``edgelist`` (SNAP format: one ``u v`` pair per
-            line, ``#`` comments).
+        path: Edge-list file for ``edgelist``: SNAP format (one ``u v`` pair per
+            line, ``#`` comments) or a table with a header line (CSV or blank
+            separated) whose columns are chosen by name.
+        directed: Ties say who follows whom (``default``, ``directed``,
+            ``edgelist``): a row ``u v`` of an edge list means ``u`` follows ``v``
+            (``u``'s attention goes to ``v``; ``u`` is in ``v``'s audience).
+            Default false (every tie reciprocated). ``directed`` is always directed.
+        reciprocity: Share of follows that are followed back, for ``default``
+            with ``directed=true`` and ``directed`` (probability). Default 0.22,
+            the share of reciprocated follower pairs on Twitter (Kwak et al. 2010).
+        source: Column of the follower / first endpoint in a table edge list
+            (header name; "" = the first column).
+        target: Column of the followed / second endpoint ("" = the second column).
+        weight_column: Column holding a per-row number ("" = none): a rating for
+            ``weight_as=trust``, a number of contacts for ``weight_as=contacts``.
+        weight_as: What the rows say about a tie, one of :data:`WEIGHT_KINDS`:
+            ``none``; ``trust`` (signed rating of source in target, divided by
+            ``trust_scale``, into ``trust_uv`` / ``trust_vu``); ``contacts`` (each row
+            is a contact, or ``weight_column`` contacts; contacts per pair give the
+            measured tie strength ``weight``, their empirical CDF). Default ``none``.
+        trust_scale: Rating that means full trust (rating units, >= 0); 0 = the
+            largest absolute rating in the file (10 for bitcoin-otc).
     """
 
     name: str = "default"
@@ -124,6 +148,13 @@ class NetworkConfig:
     rewire_prob: float = 0.1
     triad_prob: float = 0.5
     path: str = ""
+    directed: bool = False
+    reciprocity: float = 0.22
+    source: str = ""
+    target: str = ""
+    weight_column: str = ""
+    weight_as: str = "none"
+    trust_scale: float = 0.0
 
 
 @dataclass
@@ -131,8 +162,10 @@ class TiesConfig:
     """Tie strength, its classes and its evolution.
 
     Initial strength is ``w = sigmoid(strength_base + strength_embeddedness * O
-    + strength_noise * N(0, 1))`` with ``O`` the neighbourhood overlap of the tie
-    (Onnela et al. 2007), clipped to ``[min_strength, 1]``.
+    + strength_community * (inside - p_inside) + strength_noise * N(0, 1))`` with
+    ``O`` the neighbourhood overlap of the tie (Onnela et al. 2007), ``inside`` 1
+    for a tie within a community and ``p_inside`` the share of such ties, clipped
+    to ``[min_strength, 1]``; a measured strength (``RawGraph.weight``) replaces it.
 
     Attributes:
         strength_base: Logit of the strength of a tie with no common contacts.
@@ -140,6 +173,11 @@ class TiesConfig:
         strength_embeddedness: Logit increase per unit of overlap. Default 6.0,
             so a tie sharing half its contacts is strong (about 0.73), as
             strength and overlap rise together in phone networks (Onnela 2007).
+        strength_community: Logit gap between ties inside a community and
+            bridges between communities, centred so the mean logit is unchanged.
+            Default 1.5 (assumption: strong ties sit inside communities, weak ties
+            bridge them, Granovetter 1973, Onnela et al. 2007; sensitivity in
+            docs/model.md).
         strength_noise: Standard deviation of the logit noise. Default 1.0.
         min_strength: Lowest initial strength (strength units, in (0, 1], at
             least ``floor`` so that decay never raises a tie). Default 0.05.
@@ -158,6 +196,7 @@ class TiesConfig:
 
     strength_base: float = -2.0
     strength_embeddedness: float = 6.0
+    strength_community: float = 1.5
     strength_noise: float = 1.0
     min_strength: float = 0.05
     weak_below: float = 0.2
@@ -403,6 +442,8 @@ _RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
     "network.mixing": (*_PROB, True, True),
     "network.rewire_prob": (*_PROB, True, True),
     "network.triad_prob": (*_PROB, True, True),
+    "network.reciprocity": (*_PROB, True, True),
+    "network.trust_scale": (0, None, True, True),
     "ties.strength_noise": (0, None, True, True),
     "ties.min_strength": (0, 1, False, True),
     "ties.weak_below": (0, 1, False, True),
@@ -437,6 +478,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "response.know": ("all", "attention"),
     "people.agents": ("auto", "all", "lazy"),
     "knockout.target": KNOCKOUT_TARGETS,
+    "network.weight_as": WEIGHT_KINDS,
 }
 
 #: Memory a run needs, by what it holds (bytes). Measured: 1,000,000 people with 10
@@ -691,6 +733,12 @@ def validate(config: Config | Mapping[str, Any], memory: int | None = None) -> C
         )
     if config.network.name == "edgelist" and not config.network.path:
         raise ConfigError("network.path", "required with network=edgelist (an edge-list file)")
+    if config.network.directed and config.network.name not in DIRECTED_NETWORKS:
+        raise ConfigError("network.directed", f"true needs network.name one of "
+                          f"{', '.join(DIRECTED_NETWORKS)}; got {config.network.name!r}")
+    if config.network.weight_as == "trust" and not config.network.weight_column:
+        raise ConfigError("network.weight_column",
+                          "required with network.weight_as=trust (the column of ratings)")
     if config.network.name not in ("edgelist", "karate"):
         check_population(config, config.people.n)
     _check_memory(config, machine_memory() if memory is None else memory)

@@ -43,7 +43,7 @@ from sim.state import (
     empty_closing,
     empty_scratch,
 )
-from sim.ties import TieState, initial_strengths
+from sim.ties import TieState, graph_strengths
 
 OPEN, CLOSED, EXPIRED = 0, 1, 2
 #: Names of the need status codes, indexed by code (the ``status`` column of ``needs``).
@@ -339,7 +339,7 @@ class World:
         self.rng_response = stream(seed, "response")
         self.rng_meetups = stream(seed, "meetups")
         tc = config.ties
-        w0 = initial_strengths(n, graph.u, graph.v, tc, stream(seed, "strengths"))
+        w0 = graph_strengths(graph, tc, stream(seed, "strengths"))
         # Audience in the network as generated (before any knockout): the basis
         # of the small / large classes. On a directed network, the followers.
         audience = graph.followers().astype(np.int32)

@@ -20,7 +20,7 @@ from numba import njit
 
 from sim import kernels
 from sim.config import TiesConfig
-from sim.network import neighbourhood_overlap
+from sim.network import RawGraph, neighbourhood_overlap
 from sim.state import Ties
 
 #: Free slots given to every row at start, plus one per ``SLACK_DIV`` ties.
@@ -302,19 +302,51 @@ class TieState:
 
 
 def initial_strengths(n: int, u: np.ndarray, v: np.ndarray, cfg: TiesConfig,
-                      rng: np.random.Generator) -> np.ndarray:
-    """Initial tie strengths from embeddedness plus noise.
+                      rng: np.random.Generator, community: np.ndarray | None = None,
+                      weight: np.ndarray | None = None) -> np.ndarray:
+    """Initial tie strengths: measured where the data has them, else embeddedness and community.
 
-    ``w = sigmoid(base + slope * overlap + noise * N(0, 1))`` clipped to
-    ``[min_strength, 1]``: strong ties sit inside dense groups, weak ties
-    bridge them (Granovetter 1973; Onnela et al. 2007).
+    With ``weight`` (a measured strength per tie, e.g. contacts per pair, see
+    :func:`sim.network.contact_strength`): ``w = clip(weight, min_strength, 1)``
+    and nothing is drawn. Otherwise
+    ``w = sigmoid(base + embeddedness * O + community_term + noise * N(0, 1))``
+    clipped to ``[min_strength, 1]``, with ``O`` the neighbourhood overlap and
+    ``community_term = strength_community * (inside - p_inside)``: ``inside`` is 1
+    for a tie within one community, ``p_inside`` the share of such ties. Ties
+    inside communities are stronger, bridges weaker, and the mean logit is that
+    of the rule without the term (Granovetter 1973; Onnela et al. 2007). Without
+    ``community`` the term is 0.
+
+    Args:
+        n: Number of people (count).
+        u: First endpoint of each tie.
+        v: Second endpoint of each tie.
+        cfg: Uses ``strength_base``, ``strength_embeddedness``,
+            ``strength_community``, ``strength_noise``, ``min_strength``.
+        rng: Random generator (one normal draw per tie when ``strength_noise`` > 0).
+        community: ``int`` community of each person, or ``None``.
+        weight: Measured strength of each tie in (0, 1], or ``None``.
+
+    Returns:
+        ``float64`` strength of each tie (strength units), in the order of ``u``.
     """
+    if weight is not None:
+        return np.clip(np.asarray(weight, np.float64), cfg.min_strength, 1.0)
     overlap = neighbourhood_overlap(n, u, v)
     z = cfg.strength_base + cfg.strength_embeddedness * overlap
+    if community is not None and cfg.strength_community != 0 and u.shape[0] > 0:
+        inside = (community[u] == community[v]).astype(np.float64)
+        z = z + cfg.strength_community * (inside - inside.mean())
     if cfg.strength_noise > 0:
         z = z + cfg.strength_noise * rng.standard_normal(u.shape[0])
     w = 1.0 / (1.0 + np.exp(-z))
     return np.clip(w, cfg.min_strength, 1.0)
+
+
+def graph_strengths(graph: RawGraph, cfg: TiesConfig, rng: np.random.Generator) -> np.ndarray:
+    """:func:`initial_strengths` of a whole graph: its communities and measured weights."""
+    return initial_strengths(graph.n, graph.u, graph.v, cfg, rng, community=graph.community,
+                             weight=graph.weight)
 
 
 def tie_class(w: np.ndarray, weak_below: float, strong_above: float) -> np.ndarray:

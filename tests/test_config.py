@@ -195,7 +195,7 @@ def test_experiment_cascade_overrides():
         (
             "network=nope",
             "network: unknown option 'nope' (allowed: barabasi_albert, "
-            "configuration, default, edgelist, erdos_renyi, holme_kim, karate, "
+            "configuration, default, directed, edgelist, erdos_renyi, holme_kim, karate, "
             "watts_strogatz)",
         ),
         ("experiment=nope", "experiment: unknown option 'nope' (allowed: cascade"),
