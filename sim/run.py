@@ -309,6 +309,10 @@ def summarize(metrics: dict[str, Any], config: Config) -> str:
     def num(x: float, fmt: str = ".2f") -> str:
         return "n/a" if x is None or not math.isfinite(x) else format(x, fmt)
 
+    def times(x: float) -> str:
+        return "n/a (no valuable referral to compare)" if x is None or not math.isfinite(x) \
+            else f"{x:.2f}x"
+
     m = metrics
     if m.get("mode") == "cascade":
         return "\n".join([
@@ -333,9 +337,9 @@ def summarize(metrics: dict[str, Any], config: Config) -> str:
         f"  valuable referrals brokered by small people (bottom {100 - large_pct:.0f}%): "
         f"{pct(m['small_share_valuable_brokered'])} (they are "
         f"{pct(m['small_population_share'])} of people)",
-        f"  per person, a large person brokers {num(m['per_capita_ratio_large_small'])}x "
+        f"  per person, a large person brokers {times(m['per_capita_ratio_large_small'])} "
         f"as many; per unit of audience, a small person brokers "
-        f"{num(m['per_audience_ratio_small_large'])}x as many",
+        f"{times(m['per_audience_ratio_small_large'])} as many",
         f"  small people who brokered at least one valuable connection: "
         f"{pct(m['frac_small_brokering_valuable'])}; referrals over a weak tie: "
         f"{pct(m['weak_tie_share_brokered'])}",

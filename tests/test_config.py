@@ -170,6 +170,18 @@ def test_experiment_cascade_overrides():
     assert config.cascade == CascadeConfig(transmissibility=0.15, n_cascades=20)
 
 
+@pytest.mark.parametrize(("name", "path", "directed", "weight_as"), [
+    ("bitcoin_otc", "../shared/data/bitcoin-otc.csv", True, "trust"),
+    ("malawi", "../shared/data/malawi-contacts.csv", False, "contacts"),
+])
+def test_experiments_for_the_real_data(name, path, directed, weight_as):
+    assert (CONF / "experiment" / f"{name}.yaml").read_text().startswith("# @package _global_\n")
+    network = composed(f"experiment={name}").network
+    assert (network.name, network.path, network.directed, network.weight_as) == (
+        "edgelist", path, directed, weight_as)
+    assert (network.source, network.target) == ("from", "to")
+
+
 # --- bad input at composition --------------------------------------------------------------
 
 

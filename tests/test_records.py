@@ -144,3 +144,18 @@ def test_referral_run_without_closures_has_typed_closures():
     result = run(cfg)
     assert result.closures.shape == (0, len(CLOSURE_SCHEMA))
     assert dict(result.closures.dtypes.astype(str)) == CLOSURE_SCHEMA
+
+
+def test_summary_says_n_a_for_ratios_without_valuable_referrals():
+    import importlib
+
+    from sim.config import Config
+
+    run_module = importlib.import_module("sim.run")
+    result = run_module.run(Config(days=3, warmup_days=0, people=PeopleConfig(n=200)))
+    metrics = dict(result.metrics, per_capita_ratio_large_small=float("nan"),
+                   per_audience_ratio_small_large=float("nan"))
+    text = run_module.summarize(metrics, result.config)
+    assert "n/ax" not in text
+    assert ("per person, a large person brokers n/a (no valuable referral to compare) as many"
+            in text)
