@@ -258,6 +258,7 @@ def app_config(people: int = 1000, attention_budget: float = 5.0, weak_tie_share
                seed: object = "42") -> tuple[Config, RawGraph]:
     """The configuration (and its network) for the app's knobs; see the module docstring."""
     cfg = Config(seed=parse_seed(seed))
+    cfg.warmup_days = 0  # the app shows the network from its first day, so it measures from it
     cfg.people.n = int(people)
     cfg.people.agents = "all"
     cfg.people.budget_mean = float(attention_budget)

@@ -44,7 +44,7 @@ from sim.config import from_dict, validate
 from sim.io import write_csv
 from sim.network import generate
 from sim.rng import stream
-from sim.ties import initial_strengths
+from sim.ties import graph_strengths
 from sim.viz import sweep_plots as sp
 from sim.viz.plots import save_figure
 
@@ -214,13 +214,10 @@ def draw_story(run_dir: str | Path, out: Path, setting: str = "") -> list[Path]:
     chosen = chosen.sort_values(["hops", "value"], ascending=False).iloc[0]
     config = validate(from_dict(json.loads((run_dir / "metrics.json").read_text())["config"]))
     people_run = pd.read_parquet(run_dir / "people.parquet")
-    if config.network.name == "edgelist":
-        graph_u, graph_v = _edges_from_path(config)
-    else:
-        graph = generate(config.network, config.people.n, stream(config.seed, "network"))
-        graph_u, graph_v = graph.u, graph.v
-    w = initial_strengths(len(people_run), graph_u, graph_v, config.ties,
-                          stream(config.seed, "strengths"))
+    # The run's own network and starting strengths (same streams as sim.engine.World).
+    graph = generate(config.network, config.people.n, stream(config.seed, "network"))
+    graph_u, graph_v = graph.u, graph.v
+    w = graph_strengths(graph, config.ties, stream(config.seed, "strengths"))
     path = [int(p) for p in chosen["path"]]
     # Ties made during the run (meetups, closures) may lie on the path: add them.
     extra_u = [min(a, b) for a, b in zip(path, path[1:], strict=False)]
@@ -239,13 +236,6 @@ def draw_story(run_dir: str | Path, out: Path, setting: str = "") -> list[Path]:
                          "audience": people_run["audience"].to_numpy()[path],
                          "strength_in": [np.nan, *chosen["path_strengths"]]})
     return _save(fig, data, out, "story")
-
-
-def _edges_from_path(config) -> tuple[np.ndarray, np.ndarray]:
-    from sim.network import read_edgelist
-
-    u, v, _ = read_edgelist(config.network.path)
-    return u, v
 
 
 def main(argv: list[str] | None = None) -> int:

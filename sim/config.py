@@ -25,6 +25,10 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 MODES = ("referral", "cascade")
 CREDIT_RULES = ("broker", "chain")
+#: What the rows of an edge list say about a tie (``network.weight_as``).
+WEIGHT_KINDS = ("none", "trust", "contacts")
+#: Generators that can make directed (follower) networks (``network.directed=true``).
+DIRECTED_NETWORKS = ("default", "directed", "edgelist")
 KNOCKOUT_TARGETS = ("none", "large", "small_random", "small_audience")
 
 
@@ -112,8 +116,28 @@ class NetworkConfig:
             (small-world regime of Watts and Strogatz 1998).
         triad_prob: Triad-formation probability of ``holme_kim``. Default 0.5
             (Holme and Kim 2002).
-        path: Edge-list file for ``edgelist`` (SNAP format: one ``u v`` pair per
-            line, ``#`` comments).
+        path: Edge-list file for ``edgelist``: SNAP format (one ``u v`` pair per
+            line, ``#`` comments) or a table with a header line (CSV or blank
+            separated) whose columns are chosen by name.
+        directed: Ties say who follows whom (``default``, ``directed``,
+            ``edgelist``): a row ``u v`` of an edge list means ``u`` follows ``v``
+            (``u``'s attention goes to ``v``; ``u`` is in ``v``'s audience).
+            Default false (every tie reciprocated). ``directed`` is always directed.
+        reciprocity: Share of follows that are followed back, for ``default``
+            with ``directed=true`` and ``directed`` (probability). Default 0.22,
+            the share of reciprocated follower pairs on Twitter (Kwak et al. 2010).
+        source: Column of the follower / first endpoint in a table edge list
+            (header name; "" = the first column).
+        target: Column of the followed / second endpoint ("" = the second column).
+        weight_column: Column holding a per-row number ("" = none): a rating for
+            ``weight_as=trust``, a number of contacts for ``weight_as=contacts``.
+        weight_as: What the rows say about a tie, one of :data:`WEIGHT_KINDS`:
+            ``none``; ``trust`` (signed rating of source in target, divided by
+            ``trust_scale``, into ``trust_uv`` / ``trust_vu``); ``contacts`` (each row
+            is a contact, or ``weight_column`` contacts; contacts per pair give the
+            measured tie strength ``weight``, their empirical CDF). Default ``none``.
+        trust_scale: Rating that means full trust (rating units, >= 0); 0 = the
+            largest absolute rating in the file (10 for bitcoin-otc).
     """
 
     name: str = "default"
@@ -125,6 +149,13 @@ class NetworkConfig:
     rewire_prob: float = 0.1
     triad_prob: float = 0.5
     path: str = ""
+    directed: bool = False
+    reciprocity: float = 0.22
+    source: str = ""
+    target: str = ""
+    weight_column: str = ""
+    weight_as: str = "none"
+    trust_scale: float = 0.0
 
 
 @dataclass
@@ -132,8 +163,10 @@ class TiesConfig:
     """Tie strength, its classes and its evolution.
 
     Initial strength is ``w = sigmoid(strength_base + strength_embeddedness * O
-    + strength_noise * N(0, 1))`` with ``O`` the neighbourhood overlap of the tie
-    (Onnela et al. 2007), clipped to ``[min_strength, 1]``.
+    + strength_community * (inside - p_inside) + strength_noise * N(0, 1))`` with
+    ``O`` the neighbourhood overlap of the tie (Onnela et al. 2007), ``inside`` 1
+    for a tie within a community and ``p_inside`` the share of such ties, clipped
+    to ``[min_strength, 1]``; a measured strength (``RawGraph.weight``) replaces it.
 
     Attributes:
         strength_base: Logit of the strength of a tie with no common contacts.
@@ -141,6 +174,11 @@ class TiesConfig:
         strength_embeddedness: Logit increase per unit of overlap. Default 6.0,
             so a tie sharing half its contacts is strong (about 0.73), as
             strength and overlap rise together in phone networks (Onnela 2007).
+        strength_community: Logit gap between ties inside a community and
+            bridges between communities, centred so the mean logit is unchanged.
+            Default 1.5 (assumption: strong ties sit inside communities, weak ties
+            bridge them, Granovetter 1973, Onnela et al. 2007; sensitivity in
+            docs/model.md).
         strength_noise: Standard deviation of the logit noise. Default 1.0.
         min_strength: Lowest initial strength (strength units, in (0, 1], at
             least ``floor`` so that decay never raises a tie). Default 0.05.
@@ -159,6 +197,7 @@ class TiesConfig:
 
     strength_base: float = -2.0
     strength_embeddedness: float = 6.0
+    strength_community: float = 1.5
     strength_noise: float = 1.0
     min_strength: float = 0.05
     weak_below: float = 0.2
@@ -185,8 +224,11 @@ class NeedsConfig:
             rarity_exponent`` where ``share_t`` is the population share of the
             need's topic. Default true.
         rarity_exponent: Exponent of that multiplier. Default 0.5.
-        seeker_reposts: The seeker's own post stays visible every day of the
-            need's life (contacts who missed it may see it later). Default true.
+        seeker_reposts: The seeker shows their need again every day of its
+            life (contacts who missed it may see it later); false: once, on the
+            day posted. Default false: a post gets nearly all its attention on
+            its first day (Kwak et al. 2010; Wu and Huberman 2007), and the
+            essay's seeker asked once (docs/model.md §7.16).
     """
 
     rate: float = 0.002
@@ -195,7 +237,7 @@ class NeedsConfig:
     value_log_sd: float = 1.0
     value_grows_with_rarity: bool = True
     rarity_exponent: float = 0.5
-    seeker_reposts: bool = True
+    seeker_reposts: bool = False
 
 
 @dataclass
@@ -211,8 +253,13 @@ class ResponseConfig:
         pass_strength: Added probability per unit of the incoming tie's
             strength. Default 0.4 (a need from a strong tie is passed on with
             probability up to 0.5).
-        know_scale: Chance of knowing a contact's expertise is
-            ``min(1, know_scale * w)`` (dimensionless). Default 1.0.
+        know_scale: Chance of knowing a contact's expertise per unit of tie
+            strength (dimensionless). Default 1.0.
+        know: How a viewer knows their contacts' expertise (docs/model.md
+            §"Contested rules"): ``all``, every contact with probability
+            ``min(1, know_scale * w)``; ``attention``, attention-limited like
+            seeing, ``min(1, know_scale * budget_j * w / W_j)`` with ``W_j``
+            the summed strength of the ties ``j`` follows.
         referrals: Allow referrals at all. Default true.
     """
 
@@ -220,7 +267,46 @@ class ResponseConfig:
     pass_base: float = 0.1
     pass_strength: float = 0.4
     know_scale: float = 1.0
+    know: str = "attention"
     referrals: bool = True
+
+
+@dataclass
+class TrustConfig:
+    """Trust and referral quality (docs/model.md §"Trust and credibility").
+
+    With ``enabled``, a referral's introduction becomes an engagement with
+    probability ``credibility_b * tau_sb ** exponent`` (``tau_sb``: trust of the
+    person the broker got the need from in the broker) and the engagement
+    works with probability ``tau_bp ** exponent`` (the broker's trust in the
+    provider); realised value is the need's value if it worked, else 0. A
+    tie's trust is its rated trust when rated (``RawGraph.trust_uv``/``trust_vu``,
+    clipped at 0), else its strength. A negative rating is distrust: no offer
+    and no referral crosses that tie. Credibility is a Beta track record,
+    ``(prior_credibility * prior_weight + worked) / (prior_weight + worked +
+    failed)`` over the broker's accepted engagements. Direct closures are
+    always engagements that work (no broker).
+
+    Attributes:
+        enabled: Switch the rule on (DESIGN.md §3.3: an introduction becomes
+            an engagement only if the people involved trust each other enough);
+            false is the old rule (every referral closes with its full value).
+            Default true.
+        exponent: How sharply trust gates acceptance and success
+            (dimensionless, >= 0; 0: trust plays no part). Default 0.5
+            (assumption; sensitivity in docs/model.md).
+        prior_credibility: Credibility of a broker without a track record
+            (probability). Default 0.8 (assumption).
+        prior_weight: Weight of that prior in engagements (count, > 0).
+            Default 5 (assumption).
+        use_ratings: Use rated trust where the network has it. Default true.
+    """
+
+    enabled: bool = True
+    exponent: float = 0.5
+    prior_credibility: float = 0.8
+    prior_weight: float = 5.0
+    use_ratings: bool = True
 
 
 @dataclass
@@ -304,18 +390,27 @@ class Config:
 
     Attributes:
         seed: Root seed of all random streams.
-        days: Days to simulate (days, >= 1). Default 365.
+        days: Days measured (days, >= 1). Default 365.
+        warmup_days: Days simulated before measurement starts (days, >= 0):
+            ties, credibility and needs evolve, but needs posted then and the
+            days themselves are left out of every table and metric. Default
+            730: at the default settings, over the measured year that follows,
+            mean tie strength drifts by less than 0.003 a quarter and the
+            weak-tie share of referrals by less than 0.01 a quarter
+            (docs/model.md §"Steady state").
         mode: ``referral`` (the full model) or ``cascade``.
     """
 
     seed: int = 0
     days: int = 365
+    warmup_days: int = 730
     mode: str = "referral"
     people: PeopleConfig = field(default_factory=PeopleConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     ties: TiesConfig = field(default_factory=TiesConfig)
     needs: NeedsConfig = field(default_factory=NeedsConfig)
     response: ResponseConfig = field(default_factory=ResponseConfig)
+    trust: TrustConfig = field(default_factory=TrustConfig)
     meetups: MeetupConfig = field(default_factory=MeetupConfig)
     measures: MeasureConfig = field(default_factory=MeasureConfig)
     cascade: CascadeConfig = field(default_factory=CascadeConfig)
@@ -330,6 +425,10 @@ _PROB = (0.0, 1.0)
 _RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
     "seed": (0, None, True, True),
     "days": (1, None, True, True),
+    "warmup_days": (0, None, True, True),
+    "trust.exponent": (0, 10, True, True),
+    "trust.prior_credibility": (*_PROB, True, True),
+    "trust.prior_weight": (0, None, False, True),
     "people.n": (2, None, True, True),
     "people.n_topics": (1, None, True, True),
     "people.topic_zipf": (0, 10, True, True),
@@ -344,6 +443,8 @@ _RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
     "network.mixing": (*_PROB, True, True),
     "network.rewire_prob": (*_PROB, True, True),
     "network.triad_prob": (*_PROB, True, True),
+    "network.reciprocity": (*_PROB, True, True),
+    "network.trust_scale": (0, None, True, True),
     "ties.strength_noise": (0, None, True, True),
     "ties.min_strength": (0, 1, False, True),
     "ties.weak_below": (0, 1, False, True),
@@ -375,8 +476,10 @@ _RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
 _CHOICES: dict[str, tuple[str, ...]] = {
     "mode": MODES,
     "measures.credit": CREDIT_RULES,
+    "response.know": ("all", "attention"),
     "people.agents": ("auto", "all", "lazy"),
     "knockout.target": KNOCKOUT_TARGETS,
+    "network.weight_as": WEIGHT_KINDS,
 }
 
 #: Memory a run needs, by what it holds (bytes). Measured: 1,000,000 people with 10
@@ -666,6 +769,12 @@ def validate(config: Config | Mapping[str, Any], memory: int | None = None) -> C
         )
     if config.network.name == "edgelist" and not config.network.path:
         raise ConfigError("network.path", "required with network=edgelist (an edge-list file)")
+    if config.network.directed and config.network.name not in DIRECTED_NETWORKS:
+        raise ConfigError("network.directed", f"true needs network.name one of "
+                          f"{', '.join(DIRECTED_NETWORKS)}; got {config.network.name!r}")
+    if config.network.weight_as == "trust" and not config.network.weight_column:
+        raise ConfigError("network.weight_column",
+                          "required with network.weight_as=trust (the column of ratings)")
     if config.network.name not in ("edgelist", "karate"):
         check_population(config, config.people.n)
     _check_memory(config, machine_memory() if memory is None else memory)

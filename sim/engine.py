@@ -28,7 +28,7 @@ from numba import njit
 
 from sim import kernels
 from sim.config import Config, KnockoutConfig
-from sim.measures import classify_people, valuable_threshold
+from sim.measures import classify_people, expected_value_mixture, valuable_threshold
 from sim.network import RawGraph
 from sim.records import ClosureLog, ClosureTable, DayStats
 from sim.rng import stream
@@ -43,7 +43,7 @@ from sim.state import (
     empty_closing,
     empty_scratch,
 )
-from sim.ties import TieState, initial_strengths
+from sim.ties import TieState, graph_strengths
 
 OPEN, CLOSED, EXPIRED = 0, 1, 2
 #: Names of the need status codes, indexed by code (the ``status`` column of ``needs``).
@@ -170,8 +170,9 @@ def _strengthen_used_ties(closing, seekers, trails, ties, gain_closure, gain_bro
     """Strengthen the ties closures use; list the seeker-provider ties to create.
 
     A closure moves the seeker-provider tie ``gain_closure`` of the way to 1
-    (or asks for it to be created); a referral also moves the broker's tie to
-    the provider and the tie they got the need over ``gain_broker`` of the way.
+    (or asks for it to be created); a referral also moves the broker's ties to
+    the provider and to the seeker (where they have one: a broker several
+    hops out has none) ``gain_broker`` of the way (DESIGN.md §3.4).
 
     Returns:
         Number of new pairs written to ``new_a``/``new_b`` and a bool per
@@ -197,9 +198,8 @@ def _strengthen_used_ties(closing, seekers, trails, ties, gain_closure, gain_bro
                 n_new += 1
                 creates[i] = True
         if b >= 0:
-            # The broker's tie to the provider and the tie over which they got the need.
-            prev = trails.person[closing.via[i]]
-            for other in (p, prev):
+            # The broker's ties to the provider and to the seeker.
+            for other in (p, s):
                 e = kernels.find_tie(ties, b, other)
                 if e >= 0:
                     kernels.strengthen(ties, e, gain_broker)
@@ -265,6 +265,46 @@ def knockout_set(audience: np.ndarray, cfg: KnockoutConfig, large_fraction: floa
     return removed
 
 
+def _kept(values: np.ndarray | None, keep: np.ndarray) -> np.ndarray | None:
+    return None if values is None else values[keep]
+
+
+@njit(cache=True)
+def _chain_trust(closing, trails, ties, trust_uv, trust_vu):
+    """Trust along each referral: sender in broker, broker in provider.
+
+    A tie's trust from ``a`` in ``b`` is ``a``'s rating of ``b`` when rated
+    (clipped at 0), else the tie's strength (on the closing day, as recorded
+    in ``closing``). Direct closures get 1.0 twice.
+
+    Returns:
+        ``(tau_sb, tau_bp)`` per closure.
+    """
+    closing, trails, ties = Closing(*closing), Trails(*trails), Ties(*ties)
+    m = closing.need.shape[0]
+    tau_sb = np.ones(m)
+    tau_bp = np.ones(m)
+    for i in range(m):
+        b = closing.broker[i]
+        if b < 0:
+            continue
+        tau_sb[i] = closing.w_arrival[i]
+        tau_bp[i] = closing.w_referral[i]
+        sender = trails.person[closing.via[i]]
+        for q in range(2):
+            a, c = (sender, b) if q == 0 else (b, closing.provider[i])
+            e = kernels.find_tie(ties, a, c)
+            if e < 0:
+                continue
+            rated = trust_uv[e] if a == ties.eu[e] else trust_vu[e]
+            if rated == rated:  # not NaN
+                if q == 0:
+                    tau_sb[i] = max(rated, 0.0)
+                else:
+                    tau_bp[i] = max(rated, 0.0)
+    return tau_sb, tau_bp
+
+
 class World:
     """People, ties and needs of one run, advanced a day at a time.
 
@@ -299,15 +339,20 @@ class World:
         self.rng_response = stream(seed, "response")
         self.rng_meetups = stream(seed, "meetups")
         tc = config.ties
-        w0 = initial_strengths(n, graph.u, graph.v, tc, stream(seed, "strengths"))
+        w0 = graph_strengths(graph, tc, stream(seed, "strengths"))
         # Audience in the network as generated (before any knockout): the basis
-        # of the small / large classes.
-        audience = (np.bincount(graph.u, minlength=n)
-                    + np.bincount(graph.v, minlength=n)).astype(np.int32)
+        # of the small / large classes. On a directed network, the followers.
+        audience = graph.followers().astype(np.int32)
         self.removed = knockout_set(audience, config.knockout, config.measures.large_fraction,
                                     stream(seed, "knockout"))
         keep = ~(self.removed[graph.u] | self.removed[graph.v])
-        self.ties = TieState.build(n, graph.u[keep], graph.v[keep], w0[keep], tc.floor)
+        ratings = config.trust.enabled and config.trust.use_ratings
+        self.ties = TieState.build(
+            n, graph.u[keep], graph.v[keep], w0[keep], tc.floor,
+            *((graph.u_follows_v[keep], graph.v_follows_u[keep]) if graph.directed
+              else (None, None)),
+            *((_kept(graph.trust_uv, keep), _kept(graph.trust_vu, keep)) if ratings
+              else (None, None)))
         self.initial_strength = w0[keep]
         self.n_ties = int(graph.u.shape[0])
         community = graph.community.astype(np.int32)
@@ -337,15 +382,26 @@ class World:
         #: The day's decision parameters (referral mode: attention budgets, matching).
         self.rules = kernels.make_rules(-1.0, rc.pass_base, rc.pass_strength, rc.know_scale,
                                         rc.hop_limit, True, rc.referrals,
-                                        config.needs.seeker_reposts)
+                                        config.needs.seeker_reposts, self.ties.directed,
+                                        config.trust.enabled and self.ties.has_distrust(),
+                                        rc.know == "attention")
+        #: Track record of each broker: accepted engagements that worked / failed.
+        self.worked = np.zeros(n, np.int64)
+        self.failed = np.zeros(n, np.int64)
+        self.rng_trust = stream(seed, "trust")
+        self._carried_at_warmup: np.ndarray | None = None
+        self._loyalty: np.ndarray | None = None
         self.closures = ClosureLog()
         self.daily: list[DayStats] = []
         self.day = 0
         self.posted_today = 0
         #: Value at or above which a need is valuable (fixed by the measures config).
+        nc = config.needs
+        mixture = (expected_value_mixture(config.people.n_topics, config.people.topic_zipf,
+                                          nc.rarity_exponent)
+                   if nc.value_grows_with_rarity else (None, None))
         self.valuable_threshold = valuable_threshold(
-            config.needs.value_log_mean, config.needs.value_log_sd,
-            config.measures.valuable_quantile)
+            nc.value_log_mean, nc.value_log_sd, config.measures.valuable_quantile, *mixture)
         self.topic_share = np.bincount(topic, minlength=config.people.n_topics) / n
 
     # --- people as attributes (the arrays of ``people``) ----------------------------
@@ -425,10 +481,49 @@ class World:
         return [(int(p), int(q)) for p, q in zip(people, parents, strict=True)]
 
     # --- one day -----------------------------------------------------------------
+    def audience_loyalty(self) -> np.ndarray:
+        """Loyalty of each person's audience now: the attention their followers give them.
+
+        The mean, over person ``i``'s followers ``f``, of the share of ``f``'s
+        attention that goes to ``i``: ``w_fi / W_f`` (``W_f``: the summed
+        strength of the ties ``f`` follows). In (0, 1]; 0 without followers.
+        A follower who follows few people, strongly, is loyal (Dunbar 1998;
+        Miritello et al. 2013: attention is finite and concentrated).
+        """
+        t = self.ties
+        u, v = t.edges()
+        w = t.strengths()
+        total = t.strength_totals()
+        flags = t.flags[: t.n_edges]
+        share_sum = np.zeros(self.n)
+        count = np.zeros(self.n)
+        for follower, leader, bit in ((u, v, kernels.FOLLOW_UV), (v, u, kernels.FOLLOW_VU)):
+            sel = (flags & bit) != 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = np.where(total[follower[sel]] > 0, w[sel] / total[follower[sel]], 0.0)
+            share_sum += np.bincount(leader[sel], share, minlength=self.n)
+            count += np.bincount(leader[sel], minlength=self.n)
+        return np.divide(share_sum, count, out=np.zeros(self.n), where=count > 0)
+
+    @property
+    def loyalty(self) -> np.ndarray:
+        """Audience loyalty when measurement started (now, if it has not yet)."""
+        return self._loyalty if self._loyalty is not None else self.audience_loyalty()
+
+    def carried_before_measurement(self) -> np.ndarray:
+        """Passes each person made during the warm-up (zeros without one)."""
+        if self._carried_at_warmup is None:
+            return self.carried.copy() if self.day < self.config.warmup_days else 0 * self.carried
+        return self._carried_at_warmup
+
     def step(self) -> None:
         """Advance the world by one day."""
         d = self.day
         cfg = self.config
+        if d == cfg.warmup_days:  # measurement starts today
+            self._loyalty = self.audience_loyalty()
+            if d > 0:
+                self._carried_at_warmup = self.carried.copy()
         self._post_needs(d)
         posted, self.posted_today = self.posted_today, 0
         self.counters[kernels.C_MESSAGES] = 0
@@ -549,8 +644,59 @@ class World:
         k = int(c[kernels.C_CLOSURES])
         return Closing(*(column[:k] for column in closing))
 
+    def credibility(self, people: np.ndarray | None = None) -> np.ndarray:
+        """Credibility as a broker now (probability; see :class:`sim.config.TrustConfig`).
+
+        Args:
+            people: Whose (person ids); default everybody.
+        """
+        tc = self.config.trust
+        prior = tc.prior_credibility * tc.prior_weight
+        worked = self.worked if people is None else self.worked[people]
+        failed = self.failed if people is None else self.failed[people]
+        return (prior + worked) / (tc.prior_weight + worked + failed)
+
+    def _engagements(self, closed: Closing, trails: tuple
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Which closures became engagements and which worked (the trust rule).
+
+        With ``trust.enabled``: a referral is accepted with probability
+        ``credibility_b * tau_sb ** exponent`` and, accepted, works with
+        probability ``tau_bp ** exponent`` (:func:`_chain_trust`); credibility
+        is read at the start of the day and the day's outcomes update the track
+        records afterwards (synchronous). Direct closures are accepted and
+        work. Off: everything is accepted and works, credibility 1.
+
+        Returns:
+            ``(accepted, worked, credibility)`` per closure.
+        """
+        m = closed.need.shape[0]
+        tc = self.config.trust
+        if not tc.enabled:
+            ones = np.ones(m, bool)
+            return ones, ones.copy(), np.ones(m)
+        referral = closed.broker >= 0
+        broker = np.maximum(closed.broker, 0)
+        cred = np.where(referral, self.credibility(broker), 1.0)
+        t = self.ties
+        tau_sb, tau_bp = _chain_trust(tuple(closed), trails, tuple(t.arrays()), t.trust_uv,
+                                      t.trust_vu)
+        draws = self.rng_trust.random((2, m))
+        accepted = draws[0] < cred * tau_sb**tc.exponent
+        worked = accepted & (draws[1] < tau_bp**tc.exponent)
+        accepted |= ~referral
+        worked |= ~referral
+        np.add.at(self.worked, broker[referral & worked], 1)
+        np.add.at(self.failed, broker[referral & accepted & ~worked], 1)
+        return accepted, worked, cred
+
     def _apply_closures(self, d: int, closed: Closing) -> int:
-        """Mark closed needs, log them with provenance, and change the ties they used."""
+        """Mark closed needs, log them with provenance, and change the ties engagements used.
+
+        A declined introduction ends the need's search too (it is closed, with
+        ``accepted`` false): the seeker acted on the first introduction, it
+        just did not become an engagement, and no tie changes.
+        """
         ids = closed.need
         if ids.shape[0] == 0:
             return 0
@@ -563,16 +709,23 @@ class World:
         seekers = self.needs.seeker.data[ids]
         trails = tuple(self.trails.arrays())
         offsets, people, s_off, strengths = kernels.closure_paths(tuple(closed), trails)
+        accepted, worked, cred = self._engagements(closed, trails)
         new_a = np.empty(ids.shape[0], np.int32)
         new_b = np.empty(ids.shape[0], np.int32)
-        n_new, creates = _strengthen_used_ties(tuple(closed), seekers, trails, tuple(t.arrays()),
-                                               tc.closure_gain, tc.broker_gain, new_a, new_b)
+        engaged = closed if accepted.all() else Closing(*(col[accepted] for col in closed))
+        n_new, creates_engaged = _strengthen_used_ties(
+            tuple(engaged), seekers[accepted], trails, tuple(t.arrays()), tc.closure_gain,
+            tc.broker_gain, new_a, new_b)
+        creates = np.zeros(ids.shape[0], bool)
+        creates[accepted] = creates_engaged
         created = t.add_ties(new_a[:n_new], new_b[:n_new],
                              np.full(n_new, tc.new_tie_strength), np.full(n_new, tc.closure_gain))
         self.closures.append(ClosureTable(
             need=ids, day=np.full(ids.shape[0], d, np.int32), kind=closed.kind, seeker=seekers,
             provider=closed.provider, broker=closed.broker, via=closed.via, hops=closed.hops,
             w_arrival=closed.w_arrival, w_referral=closed.w_referral, new_tie=creates,
+            accepted=accepted, worked=worked,
+            realised_value=np.where(worked, self.needs.value.data[ids], 0.0), credibility=cred,
             path_offsets=offsets, path=people, strength_offsets=s_off, strengths=strengths))
         return created
 

@@ -44,6 +44,14 @@ REFERRAL = 1
 PASS = 2
 IGNORE = 3
 
+#: Bits of ``Ties.flags`` (per edge ``eu < ev``): who follows whom, and distrust.
+#: ``eu`` follows ``ev`` means ``eu``'s attention goes to ``ev``'s posts (``eu``
+#: is in ``ev``'s audience). An undirected tie is ``FOLLOW_UV | FOLLOW_VU``.
+FOLLOW_UV = 1
+FOLLOW_VU = 2
+FOLLOW_BOTH = 3
+DISTRUST = 4
+
 #: Slots of the ``counters`` array: fill levels of the growable rows (trails,
 #: handled pool, handled chunks, tomorrow's holders, the day's closures) and
 #: the day's message and view counts.
@@ -118,13 +126,20 @@ def find_tie(ties, a, b):
 
 @njit(cache=True, _nrt=False)
 def set_strength(ties, e, w):
-    """Set the strength of tie ``e`` to ``w`` and keep both strength totals right."""
+    """Set the strength of tie ``e`` to ``w`` and keep the followers' strength totals right.
+
+    ``excess_sum[i]`` sums the ties ``i`` follows (their attention
+    denominator), so only an end that follows the other changes.
+    """
     excess = ties.excess
     new = (w - ties.floor) / ties.scale
     delta = new - excess[e]
     excess[e] = new
-    ties.excess_sum[ties.eu[e]] += delta
-    ties.excess_sum[ties.ev[e]] += delta
+    f = ties.flags[e]
+    if f & FOLLOW_UV:
+        ties.excess_sum[ties.eu[e]] += delta
+    if f & FOLLOW_VU:
+        ties.excess_sum[ties.ev[e]] += delta
 
 
 @njit(cache=True, _nrt=False)
@@ -138,6 +153,9 @@ def strengthen(ties, e, gain):
 def insert_tie(ties, a, b, w, n_edges):
     """Insert the new tie a-b with strength ``w`` as edge id ``n_edges``.
 
+    A tie made during a run (a closure, a meetup) is reciprocated: both follow
+    each other, and nobody has rated it.
+
     Returns:
         True on success; False (nothing changed) when either row is full or the
         edge arrays are, and the caller must make room first.
@@ -150,8 +168,11 @@ def insert_tie(ties, a, b, w, n_edges):
     ties.eu[e] = min(a, b)
     ties.ev[e] = max(a, b)
     ties.excess[e] = (w - ties.floor) / ties.scale
+    ties.flags[e] = FOLLOW_BOTH
     ties.excess_sum[a] += ties.excess[e]
     ties.excess_sum[b] += ties.excess[e]
+    ties.n_follow[a] += 1
+    ties.n_follow[b] += 1
     nbr[row_start[a] + row_len[a]] = b
     nbr_edge[row_start[a] + row_len[a]] = e
     row_len[a] += 1
@@ -166,7 +187,8 @@ def attention_prob(w, budget_j, len_j, excess_sum_j, scale, floor):
     """Probability that a contact sees a post over a tie of strength ``w``.
 
     ``min(1, budget_j * w / sum_k w_jk)``: the contact's attention budget,
-    split over all their ties in proportion to strength.
+    split in proportion to strength over the ``len_j`` ties they follow
+    (all their ties when undirected).
     """
     total = len_j * floor + scale * excess_sum_j
     if total <= 0.0:
@@ -239,7 +261,7 @@ def move_rows(people, new_cap, row_start, row_len, row_cap, nbr, nbr_edge, end):
 
 @njit(cache=True)
 def make_rules(fixed_t, pass_base, pass_strength, know_scale, hop_limit, matching, referrals,
-               seeker_reposts):
+               seeker_reposts, directed, distrust, know_attention):
     """The :class:`sim.state.Rules` of a day (adds the derived ``mean_gap``).
 
     Args:
@@ -253,11 +275,14 @@ def make_rules(fixed_t, pass_base, pass_strength, know_scale, hop_limit, matchin
         matching: Whether viewers close needs (False: a pure cascade).
         referrals: Whether viewers may refer a contact.
         seeker_reposts: Whether seekers show their open needs every day.
+        directed: Offers go only to followers (``Ties.flags``).
+        distrust: No offer and no referral crosses a tie flagged ``DISTRUST``.
+        know_attention: Knowing a contact's topic is attention-limited.
     """
     mean_gap = -1.0 / np.log1p(-fixed_t) if 0.0 < fixed_t < 1.0 else 0.0
     return Rules(float(fixed_t), mean_gap, float(pass_base), float(pass_strength),
                  float(know_scale), np.int64(hop_limit), bool(matching), bool(referrals),
-                 bool(seeker_reposts))
+                 bool(seeker_reposts), bool(directed), bool(distrust), bool(know_attention))
 
 
 @njit(cache=True)
@@ -298,12 +323,31 @@ def load_handled(k, needs, handled):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def blocked(ties, e, j, h, rules):
+    """Whether an offer by holder ``h`` over tie ``e`` cannot reach contact ``j``.
+
+    Only followers see a post (``rules.directed``), and nothing crosses a
+    distrusted tie (``rules.distrust``). The tie's lower end is the smaller
+    id, so ``j < h`` says ``j`` is ``eu`` without reading it.
+    """
+    f = ties.flags[e]
+    if rules.distrust and (f & DISTRUST) != 0:
+        return True
+    if rules.directed:
+        bit = FOLLOW_UV if j < h else FOLLOW_VU
+        return (f & bit) == 0
+    return False
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def offer(k, seeker_row, carriers, trails, stamp, people, ties, rules, rng, scratch, counters):
     """Phase 1: the holders of need ``k`` offer it to their contacts; list who sees it.
 
     Holders, in order: the seeker (trail row ``seeker_row``; -1 when the
     seeker does not show it today), then the contacts who passed it on
-    yesterday (trail rows ``carriers``). Each offers it to every contact; one
+    yesterday (trail rows ``carriers``). Each offers it to every contact
+    (every follower when ``rules.directed``; never over a distrusted tie when
+    ``rules.distrust``, see :func:`blocked`); one
     who has not handled it yet (``stamp``) sees it with probability
     ``rules.fixed_t`` (cascade mode) or :func:`attention_prob`. Offers seen
     are written to ``scratch.seen_*`` in holder order; every tie offered over
@@ -333,6 +377,7 @@ def offer(k, seeker_row, carriers, trails, stamp, people, ties, rules, rng, scra
     tr_person = trails.person
     seen_person, seen_slot, seen_trail = scratch.seen_person, scratch.seen_slot, scratch.seen_trail
     fixed_t = rules.fixed_t
+    gated = rules.directed or rules.distrust
     messages = 0
     n_seen = 0
     n_hold = 1 + carriers.shape[0]
@@ -358,18 +403,22 @@ def offer(k, seeker_row, carriers, trails, stamp, people, ties, rules, rng, scra
             # contact, at a cost per view, not per tie.
             idx = s + geometric_skip(fixed_t, rules.mean_gap, rng)
             while idx < end:
-                seen_person[n_seen] = nbr[idx]
-                seen_slot[n_seen] = idx
-                seen_trail[n_seen] = th
-                n_seen += 1
+                if not (gated and blocked(ties, nbr_edge[idx], nbr[idx], ph, rules)):
+                    seen_person[n_seen] = nbr[idx]
+                    seen_slot[n_seen] = idx
+                    seen_trail[n_seen] = th
+                    n_seen += 1
                 idx += 1 + geometric_skip(fixed_t, rules.mean_gap, rng)
         else:
             for idx in range(s, end):
                 j = nbr[idx]
                 if stamp[j] == k:
                     continue
-                w = strength_of(ties, nbr_edge[idx])
-                p = attention_prob(w, people.budget[j], row_len[j], ties.excess_sum[j],
+                e = nbr_edge[idx]
+                if gated and blocked(ties, e, j, ph, rules):
+                    continue
+                w = strength_of(ties, e)
+                p = attention_prob(w, people.budget[j], ties.n_follow[j], ties.excess_sum[j],
                                    ties.scale, ties.floor)
                 if p < 1.0 and rng.random() >= p:
                     continue
@@ -444,7 +493,10 @@ def respond(j, w, hop, topic, seeker, people, ties, rules, rng):
     In this order: a viewer whose topic is the need's closes it directly; else
     one who knows a contact with the topic refers the strongest such contact
     they know (each contact ``m`` known with probability ``know_scale *
-    w_jm``; never the seeker); else, below the hop limit, they pass it on with
+    w_jm``, or attention-limited ``know_scale * budget_j * w_jm / W_j`` with
+    ``W_j`` the summed strength of the ties ``j`` follows when
+    ``rules.know_attention``; never the seeker, never over a distrusted tie
+    when ``rules.distrust``); else, below the hop limit, they pass it on with
     probability ``pass_base + pass_strength * w`` (always when ``pass_base <
     0``: cascade mode).
 
@@ -471,13 +523,19 @@ def respond(j, w, hop, topic, seeker, people, ties, rules, rng):
         if rules.referrals:
             best = -1
             best_w = -1.0
+            know = rules.know_scale
+            if rules.know_attention:
+                total = ties.n_follow[j] * ties.floor + ties.scale * ties.excess_sum[j]
+                know = know * people.budget[j] / total if total > 0.0 else 0.0
             s = ties.row_start[j]
             for idx in range(s, s + ties.row_len[j]):
                 m = ties.nbr[idx]
                 if people.topic[m] != topic or m == seeker:
                     continue
+                if rules.distrust and (ties.flags[ties.nbr_edge[idx]] & DISTRUST) != 0:
+                    continue
                 w2 = strength_of(ties, ties.nbr_edge[idx])
-                if rng.random() < rules.know_scale * w2 and w2 > best_w:
+                if rng.random() < know * w2 and w2 > best_w:
                     best = m
                     best_w = w2
             if best >= 0:
@@ -849,7 +907,8 @@ def cascade_spread(sources, ties, transmissibility, rng_att, rng_resp):
     closing = Closing(np.empty(1, np.int64), np.empty(1, np.int8), np.empty(1, np.int32),
                       np.empty(1, np.int32), np.empty(1, np.int64), np.empty(1), np.empty(1),
                       np.empty(1, np.int32))
-    rules = make_rules(transmissibility, -1.0, 0.0, 0.0, 1 << 30, False, False, False)
+    rules = make_rules(transmissibility, -1.0, 0.0, 0.0, 1 << 30, False, False, False,
+                       bool((ties.flags[: ties.eu.shape[0]] != FOLLOW_BOTH).any()), False, False)
     counters = np.zeros(N_COUNTERS, np.int64)
     active = np.empty(1, np.int64)
     for c in range(m):

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import scipy.optimize
 import scipy.stats
 
 from sim.tables import DECILE_COLUMNS
@@ -95,6 +96,30 @@ METRICS: tuple[Metric, ...] = (
            "share", "lower"),
     Metric("gini_audience", "Gini index of audience", "index"),
     Metric("gini_credit_valuable", "Gini index of valuable brokerage", "index"),
+    Metric("n_referrals_worked", "referrals that became engagements that worked", "count"),
+    Metric("realised_valuable_small",
+           "valuable referrals that worked, brokered by small-audience people", "count"),
+    Metric("realised_valuable_large",
+           "valuable referrals that worked, brokered by large-audience people", "count"),
+    Metric("small_share_realised_valuable",
+           "share of valuable referrals that worked brokered by small-audience people", "share",
+           "higher"),
+    Metric("success_rate_small", "share of small-audience people's referrals that worked",
+           "share", "higher"),
+    Metric("success_rate_large", "share of large-audience people's referrals that worked",
+           "share", "lower"),
+    Metric("realised_value_per_audience_ratio_small_large",
+           "realised referral value per follower, small over large", "ratio", "higher", 1.0),
+    Metric("success_rate_loyal", "share of referrals that worked, brokers with loyal audiences",
+           "share"),
+    Metric("success_rate_unloyal",
+           "share of referrals that worked, brokers with less loyal audiences", "share"),
+    Metric("realised_value_per_capita_ratio_loyal",
+           "realised referral value per person, loyal over less loyal audiences", "ratio", None,
+           1.0),
+    Metric("realised_value_per_audience_ratio_loyal",
+           "realised referral value per follower, loyal over less loyal audiences", "ratio",
+           None, 1.0),
 )
 """Every headline number of a run, in a stable order: the one list of metric names.
 
@@ -179,18 +204,26 @@ def classify_people(audience: np.ndarray, large_fraction: float) -> tuple[np.nda
     return is_large, decile
 
 
-def valuable_threshold(value_log_mean: float, value_log_sd: float, quantile: float) -> float:
+def valuable_threshold(value_log_mean: float, value_log_sd: float, quantile: float,
+                       multipliers: np.ndarray | None = None,
+                       weights: np.ndarray | None = None) -> float:
     """Return the value at or above which a need is *valuable*.
 
-    The ``quantile`` of the base lognormal value distribution,
-    ``exp(mu + sd * Phi^-1(q))``. It depends only on the configuration, so it is
-    the same in every run of a sweep (the rarity multiplier of values is not
-    included: rare-topic needs are valuable more often, by design).
+    The ``quantile`` of the value distribution. Without ``multipliers``, the
+    base lognormal, ``exp(mu + sd * Phi^-1(q))``. With them, the distribution
+    values actually have: a mixture over topics of lognormals scaled by each
+    topic's rarity multiplier ``m_k`` (weights ``weights``, the chance that a
+    need has topic ``k``), so that valuable marks the intended share of needs
+    (the base quantile marked 16.8% at the default rarity exponent). It
+    depends only on the configuration (see :func:`expected_value_mixture`), so
+    it is the same in every run of a sweep.
 
     Args:
         value_log_mean: Mean ``mu`` of log value (log value units).
         value_log_sd: Standard deviation ``sd`` of log value (log value units, >= 0).
         quantile: Quantile ``q`` (in (0, 1)).
+        multipliers: Value multiplier of each topic (> 0), or None.
+        weights: Chance of each topic (sums to 1; default equal).
 
     Returns:
         The threshold (value units).
@@ -203,7 +236,42 @@ def valuable_threshold(value_log_mean: float, value_log_sd: float, quantile: flo
     if value_log_sd < 0:
         raise ValueError(f"value_log_sd must be >= 0, got {value_log_sd!r}")
     z = NormalDist().inv_cdf(quantile)
-    return float(math.exp(value_log_mean + value_log_sd * z))
+    base = float(math.exp(value_log_mean + value_log_sd * z))
+    if multipliers is None or value_log_sd == 0:
+        return base
+    shift = np.log(np.asarray(multipliers, np.float64))
+    wts = (np.full(shift.shape[0], 1.0 / shift.shape[0]) if weights is None
+           else np.asarray(weights, np.float64) / np.sum(weights))
+
+    def excess(log_x: float) -> float:
+        cdf = scipy.stats.norm.cdf((log_x - value_log_mean - shift) / value_log_sd)
+        return float(np.dot(wts, cdf) - quantile)
+
+    lo = value_log_mean + shift.min() + value_log_sd * z
+    hi = value_log_mean + shift.max() + value_log_sd * z
+    if lo == hi:
+        return float(math.exp(lo))
+    return float(math.exp(scipy.optimize.brentq(excess, lo, hi, xtol=1e-12)))
+
+
+def expected_value_mixture(n_topics: int, topic_zipf: float,
+                           rarity_exponent: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rarity multipliers and topic chances of a need, from the configuration alone.
+
+    Topic ``k``'s expected population share is its Zipf popularity ``p_k``
+    (``1 / k ** topic_zipf``, normalised); its multiplier ``(1/K / p_k) **
+    rarity_exponent``; a need's topic is any but its seeker's own, so topic
+    ``k`` comes up with chance ``(1 - p_k) / (K - 1)``.
+
+    Returns:
+        ``(multipliers, weights)`` for :func:`valuable_threshold`.
+    """
+    k = n_topics
+    pop = 1.0 / np.arange(1, k + 1) ** topic_zipf
+    pop /= pop.sum()
+    mult = (1.0 / k / pop) ** rarity_exponent
+    weights = (1.0 - pop) / (k - 1) if k > 1 else np.ones(1)
+    return mult, weights
 
 
 # --- credit ----------------------------------------------------------------------
@@ -540,8 +608,138 @@ def headline(
         "gini_audience": gini(audience),
         "gini_credit_valuable": gini(credit_valuable),
     }
+    out.update(quality_metrics(people, closures))
     assert tuple(out) == HEADLINE_KEYS
     return out
+
+
+def _optional(df: pd.DataFrame, name: str, fill: Any) -> np.ndarray:
+    """Column ``name`` of ``df``, or ``fill`` for every row where tables predate it."""
+    if name in df.columns:
+        return df[name].to_numpy()
+    return np.full(len(df), fill)
+
+
+def broker_outcomes(people: pd.DataFrame, closures: pd.DataFrame) -> pd.DataFrame:
+    """Per person, their referrals and how they turned out (pure function of the tables).
+
+    Returns:
+        One row per person: ``referrals``, ``accepted``, ``worked`` (counts) and
+        ``realised_value`` (value units) of the referrals they brokered.
+    """
+    n = len(people)
+    # Referrals with a known broker (tables without provenance have none).
+    referral = ((_column(closures, "kind", object) == "referral")
+                & (_optional(closures, "broker", -1).astype(np.int64) >= 0))
+    broker = _optional(closures, "broker", -1).astype(np.int64)[referral]
+    accepted = _optional(closures, "accepted", True).astype(bool)[referral]
+    worked = _optional(closures, "worked", True).astype(bool)[referral]
+    value = _optional(closures, "value", np.nan).astype(np.float64)
+    realised = _optional(closures, "realised_value", np.nan).astype(np.float64)
+    if "realised_value" not in closures.columns:
+        realised = value
+    realised = realised[referral]
+    return pd.DataFrame({
+        "referrals": np.bincount(broker, minlength=n)[:n],
+        "accepted": np.bincount(broker, accepted.astype(float), minlength=n)[:n],
+        "worked": np.bincount(broker, worked.astype(float), minlength=n)[:n],
+        "realised_value": np.bincount(broker, realised, minlength=n)[:n],
+    })
+
+
+def referral_quality_table(people: pd.DataFrame, closures: pd.DataFrame,
+                           by: str = "decile") -> pd.DataFrame:
+    """Referral success and realised value by audience decile (or another people column).
+
+    The essay's question directly: per group, the referrals brokered, the
+    share that became engagements (``acceptance_rate``) and that worked
+    (``success_rate``, per referral), and the realised value per head
+    (``realised_value_per_capita``) and per follower
+    (``realised_value_per_audience``).
+
+    Args:
+        people: The ``people`` table.
+        closures: The ``closures`` table.
+        by: Column of ``people`` to group by (``decile``, or e.g. a loyalty
+            class the caller adds).
+    """
+    out = broker_outcomes(people, closures)
+    out["group"] = people[by].to_numpy()
+    out["people"] = 1
+    out["audience"] = people["audience"].to_numpy(dtype=np.float64)
+    g = out.groupby("group", sort=True).sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table = pd.DataFrame({
+            by: g.index.to_numpy(),
+            "people": g["people"].to_numpy(np.int64),
+            "referrals": g["referrals"].to_numpy(np.int64),
+            "acceptance_rate": np.where(g["referrals"] > 0, g["accepted"] / g["referrals"],
+                                        np.nan),
+            "success_rate": np.where(g["referrals"] > 0, g["worked"] / g["referrals"], np.nan),
+            "realised_value": g["realised_value"].to_numpy(),
+            "realised_value_per_capita": g["realised_value"].to_numpy() / g["people"].to_numpy(),
+            "realised_value_per_audience": np.where(g["audience"] > 0,
+                                                    g["realised_value"] / g["audience"], np.nan),
+        })
+    return table
+
+
+def loyal_audience(people: pd.DataFrame) -> np.ndarray:
+    """Whether each person's audience is *loyal*: loyalty at or above the median.
+
+    The median is over people with an audience (``loyalty`` > 0); people
+    without one are never loyal. Without a ``loyalty`` column, nobody is.
+    """
+    loyalty = _optional(people, "loyalty", 0.0).astype(np.float64)
+    has = loyalty > 0
+    if not has.any():
+        return np.zeros(len(people), bool)
+    return has & (loyalty >= np.median(loyalty[has]))
+
+
+def quality_metrics(people: pd.DataFrame, closures: pd.DataFrame) -> dict[str, float | int]:
+    """Headline numbers of referral quality: engagements that worked, by class and loyalty.
+
+    Small/large are the audience classes; *loyal* brokers are those whose
+    audience loyalty is at or above the median (:func:`loyal_audience`),
+    compared with the rest who have an audience.
+    """
+    out = broker_outcomes(people, closures)
+    is_large = people["is_large"].to_numpy(dtype=bool)
+    audience = people["audience"].to_numpy(dtype=np.float64)
+    referral = ((_column(closures, "kind", object) == "referral")
+                & (_optional(closures, "broker", -1).astype(np.int64) >= 0))
+    broker = _optional(closures, "broker", -1).astype(np.int64)[referral]
+    good = (_optional(closures, "worked", True).astype(bool)
+            & _column(closures, "valuable", bool))[referral]
+    rv_large = int(is_large[broker[good]].sum())
+    rv_small = int(good.sum()) - rv_large
+    ref, worked, value = (out[c].to_numpy(np.float64) for c in
+                          ("referrals", "worked", "realised_value"))
+    loyal = loyal_audience(people)
+    other = ~loyal & (_optional(people, "loyalty", 0.0).astype(np.float64) > 0)
+
+    def per(mask: np.ndarray, values: np.ndarray, den: np.ndarray) -> float:
+        return _div(values[mask].sum(), den[mask].sum())
+
+    ones = np.ones(len(people))
+    small = ~is_large
+    return {
+        "n_referrals_worked": int(worked.sum()),
+        "realised_valuable_small": rv_small,
+        "realised_valuable_large": rv_large,
+        "small_share_realised_valuable": _div(rv_small, rv_small + rv_large),
+        "success_rate_small": per(small, worked, ref),
+        "success_rate_large": per(is_large, worked, ref),
+        "realised_value_per_audience_ratio_small_large": _div(
+            per(small, value, audience), per(is_large, value, audience)),
+        "success_rate_loyal": per(loyal, worked, ref),
+        "success_rate_unloyal": per(other, worked, ref),
+        "realised_value_per_capita_ratio_loyal": _div(per(loyal, value, ones),
+                                                      per(other, value, ones)),
+        "realised_value_per_audience_ratio_loyal": _div(per(loyal, value, audience),
+                                                        per(other, value, audience)),
+    }
 
 
 # --- inequality and uncertainty ----------------------------------------------------

@@ -5,12 +5,15 @@ self-loops, no multi-edges) stored as two sorted ``int32`` endpoint arrays with
 ``u < v``, plus one community id per person. Later stages build the adjacency
 with :func:`to_csr`, the embeddedness of each tie with
 :func:`neighbourhood_overlap` (Onnela et al. 2007) and, for generators without
-planted communities, communities with :func:`label_propagation`.
+planted communities, communities with :func:`leiden_communities` (igraph's
+Leiden; :func:`label_propagation` is kept as a fast alternative). A directed
+(follower) network is the same tie list plus, per tie, who follows whom.
 
 All generators are deterministic given the :class:`numpy.random.Generator`
 passed in and draw from no other source of randomness (the numba kernels take
-the generator itself as an argument). Large graphs are built with numpy and
-numba only; networkx is used for the karate club and nothing else.
+the generator itself as an argument; igraph's generator is seeded from it).
+Large graphs are built with numpy and numba; igraph finds communities where
+none are planted; networkx is used for the karate club and nothing else.
 
 Units: ``n`` is a number of people, degrees and ``mean_degree`` are ties per
 person, probabilities are in [0, 1].
@@ -31,10 +34,12 @@ from sim.config import ConfigError, NetworkConfig, machine_memory
 
 __all__ = [
     "GENERATORS",
+    "EdgeTable",
     "RawGraph",
     "barabasi_albert_graph",
     "configuration_graph",
     "default_graph",
+    "directed_graph",
     "edgelist_graph",
     "erdos_renyi_graph",
     "generate",
@@ -43,8 +48,12 @@ __all__ = [
     "holme_kim_graph",
     "karate_graph",
     "label_propagation",
+    "leiden_communities",
     "neighbourhood_overlap",
+    "contact_strength",
     "read_edgelist",
+    "read_ties",
+    "strength_inside_vs_across",
     "to_csr",
     "watts_strogatz_graph",
 ]
@@ -338,6 +347,28 @@ def _add_pairs(
     return u, v, np.concatenate([rejected, kept[found]])
 
 
+def _group_arcs(n: int, src: np.ndarray, dst: np.ndarray) -> tuple[
+        np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Group arcs ``src -> dst`` (no self-loops) by unordered pair.
+
+    Returns:
+        ``(u, v, tie, forward)``: the ``int32`` pairs ``u < v``, unique and sorted
+        lexicographically; the pair of each arc; whether each arc goes ``u -> v``.
+    """
+    src = np.asarray(src, np.int64)
+    dst = np.asarray(dst, np.int64)
+    lo = np.minimum(src, dst)
+    pair_key, tie = np.unique(lo * n + np.maximum(src, dst), return_inverse=True)
+    return ((pair_key // n).astype(np.int32), (pair_key % n).astype(np.int32), tie,
+            src == lo)
+
+
+def _follows(tie: np.ndarray, forward: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(u_follows_v, v_follows_u)`` per pair from the arcs grouped by :func:`_group_arcs`."""
+    return (np.bincount(tie[forward], minlength=m) > 0,
+            np.bincount(tie[~forward], minlength=m) > 0)
+
+
 def _stochastic_round(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Round each value down or up at random so that the expectation is ``x``."""
     return np.floor(x + rng.random(x.shape)).astype(np.int64)
@@ -535,6 +566,10 @@ def default_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGr
     Returns:
         The graph, with the planted communities.
     """
+    if cfg.directed:
+        graph = directed_graph(cfg, n, rng)
+        graph.name = "default"
+        return graph
     deg = _powerlaw_degrees(n, cfg.mean_degree, cfg.degree_exponent, cfg.max_degree, rng)
     sizes = _community_sizes(n, cfg.community_size, rng)
     n_comm = int(sizes.size)
@@ -567,13 +602,126 @@ def default_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGr
     return RawGraph(n=n, u=u, v=v, community=community, labels=None, name="default")
 
 
+@njit(cache=True)
+def _match_arcs_in_groups(
+    out_stubs: np.ndarray, out_ptr: np.ndarray, in_stubs: np.ndarray, in_ptr: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Randomly pair following stubs with follower stubs within each group.
+
+    Both stub lists are grouped (group ``g`` is ``stubs[ptr[g]:ptr[g + 1]]``) and
+    shuffled in place within each group; the first ``min`` of each are paired.
+
+    Returns:
+        ``(src, dst, out_left, in_left)``: arcs ``src -> dst`` and the unpaired
+        stubs of both kinds.
+    """
+    m = min(out_stubs.size, in_stubs.size)
+    src = np.empty(m, dtype=out_stubs.dtype)
+    dst = np.empty(m, dtype=in_stubs.dtype)
+    out_left = np.empty(out_stubs.size, dtype=out_stubs.dtype)
+    in_left = np.empty(in_stubs.size, dtype=in_stubs.dtype)
+    k = 0
+    n_out = 0
+    n_in = 0
+    for g in range(out_ptr.size - 1):
+        for stubs, s, e in ((out_stubs, out_ptr[g], out_ptr[g + 1]),
+                            (in_stubs, in_ptr[g], in_ptr[g + 1])):
+            for i in range(e - 1, s, -1):  # Fisher-Yates within [s, e)
+                j = s + rng.integers(0, i - s + 1)
+                tmp = stubs[i]
+                stubs[i] = stubs[j]
+                stubs[j] = tmp
+        so = out_ptr[g]
+        si = in_ptr[g]
+        pairs = min(out_ptr[g + 1] - so, in_ptr[g + 1] - si)
+        for t in range(pairs):
+            src[k] = out_stubs[so + t]
+            dst[k] = in_stubs[si + t]
+            k += 1
+        for t in range(so + pairs, out_ptr[g + 1]):
+            out_left[n_out] = out_stubs[t]
+            n_out += 1
+        for t in range(si + pairs, in_ptr[g + 1]):
+            in_left[n_in] = in_stubs[t]
+            n_in += 1
+    return src[:k], dst[:k], out_left[:n_out], in_left[:n_in]
+
+
+@generator("directed")
+def directed_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
+    """Followers: heavy-tailed audiences, reciprocity and planted communities.
+
+    Each person gets a power-law number of *follower* stubs (as the degrees of
+    :func:`default_graph`, mean ``cfg.mean_degree / 2``, exponent
+    ``cfg.degree_exponent``); the same number of *following* stubs is spread
+    uniformly over everyone (so how many people one follows is about Poisson:
+    attention is bounded, audiences are not). Communities are the log-normal
+    blocks of :func:`default_graph`. A share ``1 - cfg.mixing`` of both kinds of
+    stub (at most community size - 1 per person) is paired inside the
+    community, the rest across everyone; each pairing is an arc "a follows b".
+    Then each arc is followed back with probability ``cfg.reciprocity``.
+    Self-follows and repeated arcs are dropped, so the mean number of ties is
+    somewhat below ``cfg.mean_degree``; ties are the pairs with at least one arc.
+
+    Source: heavy-tailed follower counts and about 22% reciprocated pairs on
+    Twitter (Kwak et al. 2010); communities as in :func:`default_graph` (LFR,
+    Lancichinetti et al. 2008). How many people one follows: assumption.
+
+    Cost: O(n + m log m) time and O(n + m) memory.
+
+    Args:
+        cfg: Uses ``mean_degree``, ``degree_exponent``, ``max_degree``,
+            ``community_size``, ``mixing``, ``reciprocity``.
+        n: Number of people (count, >= 2).
+        rng: The only source of randomness.
+
+    Returns:
+        The graph, with ``u_follows_v`` / ``v_follows_u`` and planted communities.
+    """
+    k_in = _powerlaw_degrees(n, cfg.mean_degree / 2, cfg.degree_exponent, cfg.max_degree, rng)
+    total = int(k_in.sum())
+    k_out = np.bincount(rng.integers(0, n, total), minlength=n).astype(np.int64)
+    sizes = _community_sizes(n, cfg.community_size, rng)
+    n_comm = int(sizes.size)
+    community = np.repeat(np.arange(n_comm, dtype=np.int32), sizes)
+    people = np.arange(n, dtype=np.int32)
+    cap = sizes[community] - 1
+
+    def split(k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        inside = np.minimum(np.minimum(_stochastic_round(k * (1.0 - cfg.mixing), rng), k), cap)
+        ptr = np.zeros(n_comm + 1, dtype=np.int64)
+        np.cumsum(np.bincount(community, weights=inside, minlength=n_comm).astype(np.int64),
+                  out=ptr[1:])
+        return np.repeat(people, inside), ptr, np.repeat(people, k - inside)
+
+    out_int, out_ptr, out_ext = split(k_out)
+    in_int, in_ptr, in_ext = split(k_in)
+    del k_in, k_out
+    src, dst, out_left, in_left = _match_arcs_in_groups(out_int, out_ptr, in_int, in_ptr, rng)
+    out_ext = np.concatenate([out_ext, out_left])
+    in_ext = np.concatenate([in_ext, in_left])
+    out_ext = out_ext[rng.permutation(out_ext.size)]
+    in_ext = in_ext[rng.permutation(in_ext.size)]
+    m = min(out_ext.size, in_ext.size)
+    src = np.concatenate([src, out_ext[:m]]).astype(np.int64)
+    dst = np.concatenate([dst, in_ext[:m]]).astype(np.int64)
+    back = rng.random(src.size) < cfg.reciprocity
+    src, dst = np.concatenate([src, dst[back]]), np.concatenate([dst, src[back]])
+    keep = src != dst
+    u, v, tie, forward = _group_arcs(n, src[keep], dst[keep])
+    u_follows_v, v_follows_u = _follows(tie, forward, int(u.size))
+    return RawGraph(n=n, u=u, v=v, community=community, labels=None, name="directed",
+                    u_follows_v=u_follows_v, v_follows_u=v_follows_u)
+
+
 @generator("erdos_renyi")
 def erdos_renyi_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
     """Erdős–Rényi random graph G(n, p) with ``p = mean_degree / (n - 1)``.
 
     Up to 2,000,000 pairs one Bernoulli draw per pair; above, the number of ties
     is drawn from the binomial and distinct uniform pairs are sampled until there
-    are that many. Communities from :func:`label_propagation`.
+    are that many. Communities from :func:`leiden_communities`.
 
     Source: Erdős and Rényi (1959); Gilbert (1959).
 
@@ -589,7 +737,7 @@ def erdos_renyi_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> R
     if total <= 2_000_000:  # small graphs: one Bernoulli draw per pair
         iu, iv = np.triu_indices(n, k=1)
         keep = rng.random(iu.size) < p
-        return _with_lpa(
+        return _with_communities(
             n, iu[keep].astype(np.int32), iv[keep].astype(np.int32), rng, "erdos_renyi"
         )
     n_edges = int(rng.binomial(total, p))
@@ -602,7 +750,7 @@ def erdos_renyi_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> R
         a = rng.integers(0, n, need, dtype=np.int64)
         b = rng.integers(0, n, need, dtype=np.int64)
         u, v, _ = _add_pairs(n, u, v, a, b)
-    return _with_lpa(n, u, v, rng, "erdos_renyi")
+    return _with_communities(n, u, v, rng, "erdos_renyi")
 
 
 @njit(cache=True)
@@ -765,7 +913,7 @@ def _preferential_attachment(cfg: NetworkConfig, n: int, rng: np.random.Generato
     triad = cfg.triad_prob if name == "holme_kim" else 0.0
     a, b = _grow_pa(n, m, float(triad), rng)
     u, v = _canonical_unique(n, a, b)
-    return _with_lpa(n, u, v, rng, name)
+    return _with_communities(n, u, v, rng, name)
 
 
 @generator("barabasi_albert")
@@ -774,7 +922,7 @@ def barabasi_albert_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) 
 
     Targets are chosen with probability proportional to their degree, so
     audiences follow a power law with exponent 3. Communities from
-    :func:`label_propagation`.
+    :func:`leiden_communities`.
 
     Source: Barabási and Albert (1999).
 
@@ -794,7 +942,7 @@ def holme_kim_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> Raw
 
     As :func:`barabasi_albert_graph`, but after each preferential tie the new
     person, with probability ``triad_prob``, also ties to a contact of the person
-    just chosen (closing a triangle). Communities from :func:`label_propagation`.
+    just chosen (closing a triangle). Communities from :func:`leiden_communities`.
 
     Source: Holme and Kim (2002).
 
@@ -856,7 +1004,7 @@ def configuration_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) ->
 
     Stubs are paired uniformly at random; self-loops and repeated pairs are
     dropped (so hubs lose a few ties). No communities are planted: they come
-    from :func:`label_propagation`.
+    from :func:`leiden_communities`.
 
     Source: Molloy and Reed (1995); erased variant as in Britton, Deijfen and
     Martin-Löf (2006).
@@ -873,34 +1021,46 @@ def configuration_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) ->
     stubs = stubs[rng.permutation(stubs.size)]
     a, b = _pair_stubs(stubs)
     u, v = _canonical_unique(n, a, b)
-    return _with_lpa(n, u, v, rng, "configuration")
+    return _with_communities(n, u, v, rng, "configuration")
 
 
 @generator("edgelist")
 def edgelist_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGraph:
-    """A real network read from the SNAP edge list at ``cfg.path`` (see :func:`read_edgelist`).
+    """A real network read from the edge list at ``cfg.path`` (see :func:`read_ties`).
 
-    ``n`` is ignored: the file decides. Communities from :func:`label_propagation`.
+    ``n`` is ignored: the file decides. With ``cfg.directed`` a row ``a b`` means
+    ``a`` follows ``b`` (``u_follows_v`` / ``v_follows_u``); otherwise every tie
+    is reciprocated. ``cfg.weight_as="trust"`` fills ``trust_uv`` / ``trust_vu``
+    from the rating column; ``"contacts"`` fills ``weight`` with
+    :func:`contact_strength` of the contacts per pair. Communities from
+    :func:`leiden_communities` (weighted by ``weight`` when there is one).
 
-    Source: the data (e.g. SNAP's ego-Facebook, McAuley and Leskovec 2012).
+    Source: the data (e.g. SNAP's ego-Facebook, McAuley and Leskovec 2012;
+    bitcoin-otc, Kumar et al. 2016; SocioPatterns Malawi, Ozella et al. 2021).
 
-    Cost: O(file size) to parse, O(m log m) to sort the pairs; memory about
-    eight times the file size while parsing.
+    Cost: O(file size) to parse, O(m log m) to group the pairs; memory about
+    eight times the file size while parsing (tables: a few times more).
 
     Args:
-        cfg: Uses ``path``.
+        cfg: Uses ``path``, ``directed``, ``source``, ``target``,
+            ``weight_column``, ``weight_as``, ``trust_scale``.
         n: Ignored.
-        rng: Used by label propagation only.
+        rng: Used by the community detection only.
 
     Raises:
-        ConfigError: No path, or an unusable file (see :func:`read_edgelist`).
+        ConfigError: No path, or an unusable file (see :func:`read_ties`).
     """
     if not cfg.path:
         raise ConfigError("network.path", "required with network=edgelist (an edge-list file)")
-    u, v, labels = read_edgelist(cfg.path)
-    g = _with_lpa(int(labels.size), u, v, rng, "edgelist")
-    g.labels = labels
-    return g
+    t = read_ties(cfg.path, cfg.source, cfg.target, cfg.weight_column, cfg.weight_as,
+                  cfg.trust_scale)
+    weight = None if t.contacts is None else contact_strength(t.contacts)
+    community = leiden_communities(t.n, t.u, t.v, rng, weight=weight)
+    return RawGraph(n=t.n, u=t.u, v=t.v, community=community, labels=t.labels,
+                    name="edgelist",
+                    u_follows_v=t.u_follows_v if cfg.directed else None,
+                    v_follows_u=t.v_follows_u if cfg.directed else None,
+                    weight=weight, trust_uv=t.trust_uv, trust_vu=t.trust_vu)
 
 
 @generator("karate")
@@ -928,11 +1088,68 @@ def karate_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> RawGra
     return RawGraph(n=len(nodes), u=u, v=v, community=community, labels=None, name="karate")
 
 
-def _with_lpa(
+#: Leiden iterations (igraph's default): bounded cost on large graphs.
+LEIDEN_ITERATIONS = 2
+
+
+def leiden_communities(
+    n: int,
+    u: np.ndarray,
+    v: np.ndarray,
+    rng: np.random.Generator,
+    weight: np.ndarray | None = None,
+    resolution: float = 1.0,
+) -> np.ndarray:
+    """Find communities by maximising modularity with the Leiden algorithm (igraph).
+
+    igraph's ``community_leiden`` (Traag, Waltman and van Eck 2019) with the
+    modularity objective (Newman and Girvan 2004) at ``resolution``, for
+    :data:`LEIDEN_ITERATIONS` iterations (igraph's default; iterating to
+    convergence took more than 9 minutes at 1,000,000 people, two take ~100 s).
+    igraph draws from its own random generator: it is set, for this call only,
+    to a ``random.Random`` seeded from ``rng``, so the same ``rng`` state gives
+    the same communities, byte for byte.
+
+    Args:
+        n: Number of people (count).
+        u: First endpoint of each tie.
+        v: Second endpoint of each tie.
+        rng: Random generator (one draw seeds igraph).
+        weight: Optional tie weights (positive); ``None`` = all 1.
+        resolution: Modularity resolution (dimensionless, > 0; 1 = Newman-Girvan).
+
+    Returns:
+        ``int32`` community of each person, ``0..C-1`` numbered in order of
+        each community's smallest person id; isolated people are each their own.
+    """
+    import random
+
+    import igraph
+
+    seed = int(rng.integers(0, 2**63 - 1))
+    graph = igraph.Graph(n=n, edges=np.column_stack([u, v]).astype(np.int64))
+    igraph.set_random_number_generator(random.Random(seed))
+    try:
+        parts = graph.community_leiden(
+            objective_function="modularity", resolution=resolution,
+            n_iterations=LEIDEN_ITERATIONS,
+            weights=None if weight is None else np.asarray(weight, np.float64).tolist())
+    finally:
+        igraph.set_random_number_generator(random)
+    membership = np.asarray(parts.membership, dtype=np.int64)
+    # Number communities by first appearance so the ids do not depend on igraph's order.
+    _, first = np.unique(membership, return_index=True)
+    rank = np.empty(first.size, dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+    _, inverse = np.unique(membership, return_inverse=True)
+    return rank[inverse].astype(np.int32)
+
+
+def _with_communities(
     n: int, u: np.ndarray, v: np.ndarray, rng: np.random.Generator, name: str
 ) -> RawGraph:
-    """Wrap edges in a :class:`RawGraph` with label-propagation communities."""
-    community = label_propagation(n, u, v, rng)
+    """Wrap edges in a :class:`RawGraph` with Leiden communities (:func:`leiden_communities`)."""
+    community = leiden_communities(n, u, v, rng)
     return RawGraph(n=n, u=u, v=v, community=community, labels=None, name=name)
 
 
@@ -1040,36 +1257,25 @@ def _parse_pairs(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
 EDGELIST_BYTES_PER_FILE_BYTE = 12
 
 
+#: Peak memory of reading a table (CSV with a header), per byte of file: every field is
+#: a Python string while the columns are checked (measured on bitcoin-otc: about 30).
+TABLE_BYTES_PER_FILE_BYTE = 40
+
+
 def max_edgelist_bytes() -> int:
     """Largest edge-list file this machine can read (bytes); 0 if its memory is unknown."""
     return machine_memory() // EDGELIST_BYTES_PER_FILE_BYTE
 
 
-def read_edgelist(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Read an undirected edge list in SNAP format.
-
-    One ``u v`` pair per line, separated by blanks; further columns are ignored,
-    as are blank lines and lines starting with ``#`` or ``%``. Node ids are
-    non-negative integers, relabelled ``0..n-1`` in increasing order of id.
-    Duplicate and reversed pairs are merged and self-loops dropped (a node seen
-    only in a self-loop is still a person, with no ties).
-
-    Args:
-        path: Edge-list file.
+def _read_file_bytes(path: str | os.PathLike) -> tuple[str, bytes]:
+    """Read a whole edge-list file after checking it is a readable regular file that fits.
 
     Returns:
-        ``(u, v, labels)``: ``int32`` endpoints with ``u < v``, unique and sorted
-        lexicographically, and the ``int64`` original id of each person.
-
-    Only regular files are read (not a device such as ``/dev/zero``, a FIFO or a
-    socket), and only files small enough to parse in this machine's memory
-    (parsing takes about :data:`EDGELIST_BYTES_PER_FILE_BYTE` times the file).
+        ``(key, data)``: the path as given (for messages) and the file's bytes.
 
     Raises:
-        ConfigError: With ``key`` the path as given: the file is missing, is a
-            directory or not a regular file, is too large for this machine,
-            cannot be read, has a malformed line, has no ties or fewer than 2
-            people.
+        ConfigError: With ``key`` the path: missing, a directory, not a regular
+            file, too large for this machine, or unreadable.
     """
     key = os.fspath(path)
     key = key.decode(errors="replace") if isinstance(key, bytes) else key
@@ -1098,6 +1304,11 @@ def read_edgelist(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.n
             data = fh.read(info.st_size + 1 if limit else -1)
         except OSError as exc:
             raise ConfigError(key, f"cannot be read ({exc.strerror or exc})") from exc
+    return key, data
+
+
+def _parse_snap(key: str, data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Parse SNAP ``u v`` lines (numba); raise ConfigError naming the first bad line."""
     a, b, bad = _parse_pairs(np.frombuffer(data, dtype=np.uint8))
     if bad:
         text = data.split(b"\n", bad)[bad - 1].decode("utf-8", errors="replace").strip()
@@ -1108,6 +1319,37 @@ def read_edgelist(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.n
         )
     if a.size == 0:
         raise ConfigError(key, "contains no edges")
+    return a, b
+
+
+def read_edgelist(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read an undirected edge list in SNAP format.
+
+    One ``u v`` pair per line, separated by blanks; further columns are ignored,
+    as are blank lines and lines starting with ``#`` or ``%``. Node ids are
+    non-negative integers, relabelled ``0..n-1`` in increasing order of id.
+    Duplicate and reversed pairs are merged and self-loops dropped (a node seen
+    only in a self-loop is still a person, with no ties).
+
+    Args:
+        path: Edge-list file.
+
+    Returns:
+        ``(u, v, labels)``: ``int32`` endpoints with ``u < v``, unique and sorted
+        lexicographically, and the ``int64`` original id of each person.
+
+    Only regular files are read (not a device such as ``/dev/zero``, a FIFO or a
+    socket), and only files small enough to parse in this machine's memory
+    (parsing takes about :data:`EDGELIST_BYTES_PER_FILE_BYTE` times the file).
+
+    Raises:
+        ConfigError: With ``key`` the path as given: the file is missing, is a
+            directory or not a regular file, is too large for this machine,
+            cannot be read, has a malformed line, has no ties or fewer than 2
+            people.
+    """
+    key, data = _read_file_bytes(path)
+    a, b = _parse_snap(key, data)
     labels, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
     n = int(labels.size)
     if n < 2:
@@ -1116,6 +1358,236 @@ def read_edgelist(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.n
     if u.size == 0:
         raise ConfigError(key, "contains no edges (only self-loops)")
     return u, v, labels.astype(np.int64)
+
+
+def _first_data_line(data: bytes) -> str:
+    """The first line that is neither blank nor a ``#`` / ``%`` comment ("" if none)."""
+    for raw in data.splitlines():
+        line = raw.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
+        if line and line[0] not in "#%":
+            return line
+    return ""
+
+
+def _is_table(first_line: str) -> bool:
+    """Whether an edge list is a table: commas, or a header (a first token not an integer)."""
+    if "," in first_line:
+        return True
+    tokens = first_line.split()
+    return bool(tokens) and not tokens[0].isdigit()
+
+
+def _read_table(key: str, data: bytes, source: str, target: str,
+                weight_column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Read the id columns (and a number column) of a CSV / blank-separated table.
+
+    A header is present when the first data line's first field is not an
+    integer; columns are then chosen by header name, else by 1-based position
+    written as text (``"1"``, ``"2"``, ...). Defaults: the first two columns.
+
+    Returns:
+        ``(a, b, values)``: ``int64`` ids per row and ``float64`` values of
+        ``weight_column`` (``None`` without one).
+
+    Raises:
+        ConfigError: A named column is missing, ids are not non-negative
+            integers, values are not finite numbers, or there are no rows.
+    """
+    import io
+
+    import pandas as pd
+
+    limit = machine_memory() // TABLE_BYTES_PER_FILE_BYTE
+    if limit and len(data) > limit:
+        raise ConfigError(key, f"is a table of {len(data) / 1e9:,.2f} GB; reading it needs "
+                          f"about {TABLE_BYTES_PER_FILE_BYTE} times that in memory, this "
+                          f"machine has {machine_memory() / 1e9:,.1f} GB: at most "
+                          f"{limit / 1e9:,.2f} GB of table (a SNAP `u v` file is cheaper)")
+    first = _first_data_line(data)
+    sep = "," if "," in first else r"\s+"
+    header_row = first.split("," if sep == "," else None)[0].strip().strip('"')
+    has_header = not header_row.isdigit()
+    try:
+        table = pd.read_csv(io.BytesIO(data), sep=sep, comment="#", header=0 if has_header
+                            else None, skip_blank_lines=True, dtype=str, engine="c",
+                            encoding="utf-8-sig")
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ConfigError(key, f"cannot be read as a table ({str(exc).splitlines()[0]})") from exc
+    columns = [str(c).strip() for c in table.columns] if has_header else [
+        str(i + 1) for i in range(table.shape[1])]
+    table.columns = columns
+    if table.shape[0] == 0:
+        raise ConfigError(key, "contains no edges")
+
+    def column(option: str, name: str, default: int | None) -> str | None:
+        if not name:
+            if default is None:
+                return None
+            if default >= len(columns):
+                raise ConfigError(key, f"has {len(columns)} column(s); need at least 2")
+            return columns[default]
+        if name not in columns:
+            raise ConfigError(f"network.{option}", f"column {name!r} is not in {key}; its "
+                              f"columns are {', '.join(columns)}")
+        return name
+
+    def ids(name: str) -> np.ndarray:
+        text = table[name].astype(str).str.strip()
+        ok = text.str.fullmatch(r"\d{1,18}")
+        if not ok.all():
+            row = int(np.argmin(ok.to_numpy()))
+            raise ConfigError(key, f"column {name!r}, data row {row + 1}: expected a "
+                              f"non-negative integer node id, got {text.iloc[row]!r}")
+        return text.to_numpy().astype(np.int64)
+
+    a = ids(column("source", source, 0))
+    b = ids(column("target", target, 1))
+    values = None
+    wcol = column("weight_column", weight_column, None)
+    if wcol is not None:
+        numbers = pd.to_numeric(table[wcol].str.strip(), errors="coerce").to_numpy(np.float64)
+        bad = ~np.isfinite(numbers)
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise ConfigError(key, f"column {wcol!r}, data row {row + 1}: expected a finite "
+                              f"number, got {table[wcol].iloc[row]!r}")
+        values = numbers
+    return a, b, values
+
+
+@dataclass
+class EdgeTable:
+    """Ties read from an edge list, with who follows whom and per-tie data.
+
+    Attributes:
+        u, v: ``int32`` endpoints of each tie, ``u < v``, unique, sorted.
+        labels: ``int64`` original id of each person (person ``i`` had ``labels[i]``).
+        u_follows_v, v_follows_u: ``bool`` per tie: a row ``u v`` (resp. ``v u``)
+            was present.
+        trust_uv, trust_vu: ``float64`` mean rating of ``u`` in ``v`` (resp. ``v`` in
+            ``u``) divided by the trust scale, clipped to [-1, 1]; NaN where
+            unrated; ``None`` without a rating column.
+        contacts: ``float64`` contacts per tie (rows, or summed
+            ``weight_column``, both directions); ``None`` unless counting.
+    """
+
+    u: np.ndarray
+    v: np.ndarray
+    labels: np.ndarray
+    u_follows_v: np.ndarray
+    v_follows_u: np.ndarray
+    trust_uv: np.ndarray | None = None
+    trust_vu: np.ndarray | None = None
+    contacts: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        """Number of people (count)."""
+        return int(self.labels.size)
+
+
+def read_ties(path: str | os.PathLike, source: str = "", target: str = "",
+              weight_column: str = "", weight_as: str = "none",
+              trust_scale: float = 0.0) -> EdgeTable:
+    """Read an edge list as rows ``source -> target`` (SNAP pairs or a table with a header).
+
+    SNAP files (``u v`` per line, see :func:`read_edgelist`) and tables (CSV, or
+    blank-separated with a header line; see :func:`_read_table`) are both read.
+    Each row is one directed observation: ``source`` follows / rated / met
+    ``target``. Ids are relabelled ``0..n-1`` in increasing order of id;
+    self-loops are dropped (their person kept). Rows are grouped by unordered
+    pair: a pair with rows both ways is one reciprocated tie.
+
+    With ``weight_as="trust"`` the ``weight_column`` holds ratings: per
+    direction their mean divided by ``trust_scale`` (0: the largest absolute
+    rating in the file), clipped to [-1, 1]. With ``weight_as="contacts"``
+    each row is one contact (or ``weight_column`` contacts) and the pair's
+    contacts in both directions are added up.
+
+    Args:
+        path: Edge-list file.
+        source: Column of the first id (header name; "" = first column).
+        target: Column of the second id ("" = second column).
+        weight_column: Column of a number per row ("" = none).
+        weight_as: ``none``, ``trust`` or ``contacts`` (:data:`sim.config.WEIGHT_KINDS`).
+        trust_scale: Rating that means full trust (>= 0; 0 = largest |rating|).
+
+    Returns:
+        The ties (:class:`EdgeTable`).
+
+    Raises:
+        ConfigError: Unusable file (as :func:`read_edgelist`), a missing column,
+            ratings without a column, or all ratings 0 with ``trust_scale`` 0.
+    """
+    key, data = _read_file_bytes(path)
+    named = bool(source or target or weight_column)
+    if named or _is_table(_first_data_line(data)):
+        a, b, values = _read_table(key, data, source, target, weight_column)
+    else:
+        a, b = _parse_snap(key, data)
+        values = None
+    if weight_as == "trust" and values is None:
+        raise ConfigError("network.weight_column",
+                          "required with network.weight_as=trust (the column of ratings)")
+    labels, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+    n = int(labels.size)
+    if n < 2:
+        raise ConfigError(key, f"has fewer than 2 people ({n})")
+    src = inverse[: a.size].astype(np.int64)
+    dst = inverse[a.size :].astype(np.int64)
+    keep = src != dst
+    src, dst = src[keep], dst[keep]
+    if values is not None:
+        values = values[keep]
+    if src.size == 0:
+        raise ConfigError(key, "contains no edges (only self-loops)")
+    u, v, tie, forward = _group_arcs(n, src, dst)
+    m = int(u.size)
+    u_follows_v, v_follows_u = _follows(tie, forward, m)
+    out = EdgeTable(u=u, v=v, labels=labels.astype(np.int64), u_follows_v=u_follows_v,
+                    v_follows_u=v_follows_u)
+    if weight_as == "trust":
+        scale = float(trust_scale) if trust_scale > 0 else float(np.abs(values).max())
+        if scale == 0:
+            raise ConfigError("network.trust_scale", f"every rating in {key} is 0; give the "
+                              "rating that means full trust (> 0)")
+
+        def mean_rating(rows: np.ndarray) -> np.ndarray:
+            count = np.bincount(tie[rows], minlength=m)
+            total = np.bincount(tie[rows], weights=values[rows], minlength=m)
+            mean = np.full(m, np.nan)
+            np.divide(total, count, out=mean, where=count > 0)
+            return np.clip(mean / scale, -1.0, 1.0)
+
+        out.trust_uv = mean_rating(forward)
+        out.trust_vu = mean_rating(~forward)
+    elif weight_as == "contacts":
+        per_row = np.ones(src.size) if values is None else values
+        out.contacts = np.bincount(tie, weights=per_row, minlength=m)
+    return out
+
+
+def contact_strength(contacts: np.ndarray) -> np.ndarray:
+    """Tie strength from contacts per pair: their empirical CDF, in (0, 1].
+
+    ``w = #{pairs with at most c contacts} / #pairs`` for a pair with ``c``
+    contacts: the cumulative tie-strength rank ``P_cum(w)`` that Onnela et al.
+    (2007) use to compare ties of different strength. Monotone (more contacts,
+    never weaker), pairs with equal counts get equal strength, the most frequent
+    contact gets 1 and no pair 0; independent of units (20-second windows or
+    minutes give the same strengths).
+
+    Args:
+        contacts: Contacts of each pair (count, > 0).
+
+    Returns:
+        ``float64`` strength of each pair.
+    """
+    contacts = np.asarray(contacts, np.float64)
+    if contacts.size == 0:
+        return contacts.copy()
+    ordered = np.sort(contacts)
+    return np.searchsorted(ordered, contacts, side="right") / contacts.size
 
 
 # --- structure ------------------------------------------------------------------------------
@@ -1243,6 +1715,61 @@ def neighbourhood_overlap(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     out = np.zeros(common.size, dtype=np.float64)
     np.divide(common, denom, out=out, where=denom > 0)
     return out
+
+
+def strength_inside_vs_across(
+    community: np.ndarray, u: np.ndarray, v: np.ndarray, w: np.ndarray,
+    weak_below: float = 0.2, strong_above: float = 0.5,
+) -> dict[str, float]:
+    """How tie strength splits between ties inside communities and bridges across them.
+
+    A tie is *inside* when both ends are in one community, else a *bridge*;
+    *weak* when ``w < weak_below``, *strong* when ``w >= strong_above`` (the
+    classes of :func:`sim.ties.tie_class`). Pure function of its arguments.
+
+    Args:
+        community: Community of each person.
+        u: First endpoint of each tie.
+        v: Second endpoint of each tie.
+        w: Strength of each tie (strength units).
+        weak_below: Weak-tie threshold (strength).
+        strong_above: Strong-tie threshold (strength).
+
+    Returns:
+        Shares in [0, 1] (NaN where the group is empty) and means:
+        ``inside_share`` (ties inside), ``weak_inside`` / ``weak_across`` (share
+        of inside ties / bridges that are weak), ``strong_inside`` /
+        ``strong_across`` (same for strong), ``strong_ties_inside`` (share of
+        strong ties that are inside), ``weak_ties_across`` (share of weak ties
+        that are bridges), ``mean_inside`` / ``mean_across`` (mean strength),
+        ``n_inside`` / ``n_across`` (counts).
+    """
+    community = np.asarray(community)
+    w = np.asarray(w, np.float64)
+    inside = community[u] == community[v]
+    weak = w < weak_below
+    strong = w >= strong_above
+
+    def share(mask: np.ndarray, of: np.ndarray) -> float:
+        total = int(of.sum())
+        return float((mask & of).sum() / total) if total else math.nan
+
+    def mean(of: np.ndarray) -> float:
+        return float(w[of].mean()) if of.any() else math.nan
+
+    return {
+        "inside_share": share(inside, np.ones_like(inside)),
+        "weak_inside": share(weak, inside),
+        "weak_across": share(weak, ~inside),
+        "strong_inside": share(strong, inside),
+        "strong_across": share(strong, ~inside),
+        "strong_ties_inside": share(inside, strong),
+        "weak_ties_across": share(~inside, weak),
+        "mean_inside": mean(inside),
+        "mean_across": mean(~inside),
+        "n_inside": float(inside.sum()),
+        "n_across": float((~inside).sum()),
+    }
 
 
 @njit(cache=True)

@@ -75,6 +75,13 @@ class ClosureTable:
         w_arrival: float64 strength of the tie the closer got the need over.
         w_referral: float64 broker-provider tie strength (0.0 for direct).
         new_tie: bool whether the closure created the seeker-provider tie.
+        accepted: bool whether the introduction became an engagement (always
+            for direct closures and without the trust rule).
+        worked: bool whether the engagement worked (accepted and delivered).
+        realised_value: float64 value realised (the need's value if it
+            worked, else 0).
+        credibility: float64 the broker's credibility that day (1.0 for
+            direct closures and without the trust rule).
         path_offsets: int64, length rows + 1.
         path: int32 people on the paths, concatenated.
         strength_offsets: int64, length rows + 1.
@@ -92,6 +99,10 @@ class ClosureTable:
     w_arrival: np.ndarray
     w_referral: np.ndarray
     new_tie: np.ndarray
+    accepted: np.ndarray
+    worked: np.ndarray
+    realised_value: np.ndarray
+    credibility: np.ndarray
     path_offsets: np.ndarray
     path: np.ndarray
     strength_offsets: np.ndarray
@@ -99,7 +110,8 @@ class ClosureTable:
 
     #: Fields with one value per closure (the rest are the ragged paths).
     ROW_FIELDS = ("need", "day", "kind", "seeker", "provider", "broker", "via", "hops",
-                  "w_arrival", "w_referral", "new_tie")
+                  "w_arrival", "w_referral", "new_tie", "accepted", "worked", "realised_value",
+                  "credibility")
 
     def __len__(self) -> int:
         return int(self.need.shape[0])
@@ -119,7 +131,8 @@ class ClosureTable:
         return cls(np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.int8),
                    np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.int32),
                    np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0), np.empty(0),
-                   np.empty(0, bool), zero, np.empty(0, np.int32), zero.copy(), np.empty(0))
+                   np.empty(0, bool), np.empty(0, bool), np.empty(0, bool), np.empty(0),
+                   np.empty(0), zero, np.empty(0, np.int32), zero.copy(), np.empty(0))
 
     @classmethod
     def concat(cls, parts: list[ClosureTable]) -> ClosureTable:

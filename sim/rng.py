@@ -24,6 +24,7 @@ STREAMS: dict[str, int] = {
     "meetups": 8,
     "cascade": 9,
     "knockout": 10,
+    "trust": 11,  # acceptance and success of introductions (trust.enabled)
 }
 
 

@@ -118,7 +118,8 @@ def run(config: Config | None = None, progress: bool = False,
     if config.mode == "cascade":
         result = _run_cascades(model, progress)
     else:
-        days = range(config.days)
+        # The warm-up days first, then the measured ones (see collect).
+        days = range(config.warmup_days + config.days)
         if progress:
             from tqdm.auto import tqdm
 
@@ -150,14 +151,21 @@ def _people_table(model: ReferralModel) -> pd.DataFrame:
         "is_large": model.is_large,
         "decile": model.decile,
         "final_audience": w.ties.row_len.astype(np.int32),
-        "carried": w.carried.copy(),
+        "carried": w.carried - w.carried_before_measurement(),
+        "loyalty": w.loyalty,
     })
 
 
 def collect(model: ReferralModel) -> Result:
-    """Build the tables and metrics of a referral-mode model as it stands now."""
+    """Build the tables and metrics of a referral-mode model as it stands now.
+
+    Only the measured part counts: needs posted from day ``warmup_days`` on,
+    their closures, and the days from ``warmup_days`` on (passes counted in
+    ``carried`` likewise).
+    """
     w = model.world
     cfg = model.config
+    first = cfg.warmup_days
     cols = w.needs
     n_needs = cols.n
     status = cols.status.view()
@@ -175,16 +183,21 @@ def collect(model: ReferralModel) -> Result:
         "seen_by": cols.seen.view().copy(),
     })[list(NEED_COLUMNS)]
     closures = _closures_table(model, valuable)
+    if first > 0:
+        needs = needs[needs["posted_day"] >= first].reset_index(drop=True)
+        closures = closures[closures["posted_day"] >= first].reset_index(drop=True)
+        closures["closure"] = np.arange(len(closures), dtype=np.int64)
     people = _people_table(model)
     activity = measures.person_activity(w.n, closures, needs, cfg.measures.credit)
     for col in activity.columns:
         people[col] = activity[col].to_numpy()
     people = people[list(PEOPLE_COLUMNS)]
-    timeseries = pd.DataFrame(w.daily, columns=list(TIMESERIES_COLUMNS)).astype(
+    timeseries = pd.DataFrame(w.daily[first:], columns=list(TIMESERIES_COLUMNS)).astype(
         TIMESERIES_SCHEMA)
     deciles = measures.decile_table(people)
     metrics = measures.headline(people, closures, needs, w.n_ties)
-    metrics = {"mode": "referral", "seed": cfg.seed, "days": w.day, **metrics,
+    metrics = {"mode": "referral", "seed": cfg.seed, "days": max(w.day - first, 0),
+               "warmup_days": min(w.day, first), **metrics,
                "n_messages": int(timeseries["messages"].sum()),
                "n_new_ties": int(timeseries["new_ties"].sum()),
                "valuable_threshold": float(model.valuable_threshold),
@@ -235,6 +248,10 @@ def _closures_table(model: ReferralModel, valuable: np.ndarray) -> pd.DataFrame:
         "seeker_audience": aud[seeker].astype(np.int32),
         "provider_audience": aud[log.provider].astype(np.int32),
         "broker_audience": np.where(broker >= 0, aud[np.maximum(broker, 0)], -1).astype(np.int32),
+        "accepted": log.accepted,
+        "worked": log.worked,
+        "realised_value": log.realised_value,
+        "broker_credibility": log.credibility,
     })[list(CLOSURE_COLUMNS)]
 
 
@@ -292,6 +309,10 @@ def summarize(metrics: dict[str, Any], config: Config) -> str:
     def num(x: float, fmt: str = ".2f") -> str:
         return "n/a" if x is None or not math.isfinite(x) else format(x, fmt)
 
+    def times(x: float) -> str:
+        return "n/a (no valuable referral to compare)" if x is None or not math.isfinite(x) \
+            else f"{x:.2f}x"
+
     m = metrics
     if m.get("mode") == "cascade":
         return "\n".join([
@@ -308,20 +329,27 @@ def summarize(metrics: dict[str, Any], config: Config) -> str:
     large_pct = 100 * config.measures.large_fraction
     lines = [
         f"{m['network']} network: {m['n_people']:,} people, {m['n_ties']:,} ties; "
-        f"{m['days']} days, seed {m['seed']}",
+        f"{m['days']} days, seed {m['seed']}"
+        + (f" (measured after a {m['warmup_days']}-day warm-up)" if m.get("warmup_days") else ""),
         f"  needs {m['n_needs']:,}; closed {m['n_closed']:,} ({pct(m['closure_rate'])}): "
         f"direct {m['n_direct']:,}, brokered {m['n_brokered']:,}; "
         f"valuable closed {m['n_valuable_closed']:,}",
         f"  valuable referrals brokered by small people (bottom {100 - large_pct:.0f}%): "
         f"{pct(m['small_share_valuable_brokered'])} (they are "
         f"{pct(m['small_population_share'])} of people)",
-        f"  per person, a large person brokers {num(m['per_capita_ratio_large_small'])}x "
+        f"  per person, a large person brokers {times(m['per_capita_ratio_large_small'])} "
         f"as many; per unit of audience, a small person brokers "
-        f"{num(m['per_audience_ratio_small_large'])}x as many",
+        f"{times(m['per_audience_ratio_small_large'])} as many",
         f"  small people who brokered at least one valuable connection: "
         f"{pct(m['frac_small_brokering_valuable'])}; referrals over a weak tie: "
         f"{pct(m['weak_tie_share_brokered'])}",
         f"  mean hops {num(m['mean_hops'])}, mean days to close "
         f"{num(m['mean_days_to_close'])}",
     ]
+    if config.trust.enabled:
+        lines.append(
+            f"  referrals that became engagements that worked: small brokers "
+            f"{pct(m['success_rate_small'])}, large {pct(m['success_rate_large'])}; "
+            f"brokers with loyal audiences {pct(m['success_rate_loyal'])}, others "
+            f"{pct(m['success_rate_unloyal'])}")
     return "\n".join(lines)

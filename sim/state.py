@@ -71,7 +71,14 @@ class Ties(NamedTuple):
         eu: int32 lower endpoint of each edge.
         ev: int32 upper endpoint of each edge.
         excess: float64 strength above the floor of each edge, before ``scale``.
-        excess_sum: float64 per person, summed ``excess`` of their ties.
+        excess_sum: float64 per person, summed ``excess`` of the ties they
+            follow (their attention denominator; every tie when undirected).
+        flags: int8 per edge: ``FOLLOW_UV`` (``eu`` follows ``ev``),
+            ``FOLLOW_VU`` (``ev`` follows ``eu``), ``DISTRUST`` (a negative
+            trust rating either way); see :mod:`sim.kernels`. An undirected
+            tie is ``FOLLOW_UV | FOLLOW_VU``.
+        n_follow: int32 per person, how many of their ties they follow (the
+            count in their attention denominator; ``row_len`` when undirected).
         scale: Global decay factor (dimensionless).
         floor: Strength every tie decays toward (in (0, 1)).
     """
@@ -85,6 +92,8 @@ class Ties(NamedTuple):
     ev: np.ndarray
     excess: np.ndarray
     excess_sum: np.ndarray
+    flags: np.ndarray
+    n_follow: np.ndarray
     scale: float
     floor: float
 
@@ -190,6 +199,11 @@ class Rules(NamedTuple):
         matching: Whether viewers close needs at all (False: a pure cascade).
         referrals: Whether viewers may refer a contact.
         seeker_reposts: Whether seekers show their open needs every day.
+        directed: Offers go only to followers (``Ties.flags``); False: every
+            contact (an undirected network).
+        distrust: No offer and no referral crosses a tie flagged ``DISTRUST``.
+        know_attention: Knowing a contact's topic is attention-limited,
+            ``know_scale * budget_j * w / W_j``; False: ``know_scale * w``.
     """
 
     fixed_t: float
@@ -201,6 +215,9 @@ class Rules(NamedTuple):
     matching: bool
     referrals: bool
     seeker_reposts: bool
+    directed: bool
+    distrust: bool
+    know_attention: bool
 
 
 class Scratch(NamedTuple):

@@ -23,7 +23,13 @@ of the ``people`` table; ``-1`` means "nobody".
     (the provider for direct, the broker for a referral) received the need;
     ``arrival_class`` str: ``weak`` / ``medium`` / ``strong``; ``new_tie`` bool:
     the closure created the seeker-provider tie; ``seeker_audience``,
-    ``provider_audience``, ``broker_audience`` int32 (broker -1 for direct).
+    ``provider_audience``, ``broker_audience`` int32 (broker -1 for direct);
+    ``accepted`` bool: the introduction became an engagement (always for
+    direct closures and without the trust rule, ``trust.enabled``);
+    ``worked`` bool: the engagement worked; ``realised_value`` float64: the
+    value realised (``value`` if it worked, else 0); ``broker_credibility``
+    float64: the broker's credibility that day (1.0 for direct closures and
+    without the trust rule).
 
 ``needs`` (one row per need)
     ``need`` int64; ``posted_day`` int32; ``seeker`` int32; ``topic`` int32;
@@ -40,7 +46,10 @@ of the ``people`` table; ``-1`` means "nobody".
     ``brokered_valuable``, ``carried`` int32: needs posted, closures as provider,
     referrals made, valuable referrals made, needs passed on (a pass on a need
     that closed the same day does not count; one on its last day does); ``credit``,
-    ``credit_valuable`` float64: brokerage credit under the configured rule.
+    ``credit_valuable`` float64: brokerage credit under the configured rule;
+    ``loyalty`` float64: loyalty of their audience when measurement started,
+    the mean share of their followers' attention they get (0 without followers;
+    ``sim.engine.World.audience_loyalty``).
 
 ``timeseries`` (one row per day)
     ``day`` int32; ``needs_posted``, ``open_needs``, ``closures``, ``direct``,
@@ -72,7 +81,8 @@ CLOSURE_SCHEMA = {
     "broker": "int32", "topic": "int32", "value": "float64", "valuable": "bool", "hops": "int32",
     "path": "object", "path_strengths": "object", "arrival_strength": "float64",
     "arrival_class": "str", "new_tie": "bool", "seeker_audience": "int32",
-    "provider_audience": "int32", "broker_audience": "int32",
+    "provider_audience": "int32", "broker_audience": "int32", "accepted": "bool",
+    "worked": "bool", "realised_value": "float64", "broker_credibility": "float64",
 }  # fmt: skip
 NEED_SCHEMA = {
     "need": "int64", "posted_day": "int32", "seeker": "int32", "topic": "int32",
@@ -84,7 +94,7 @@ PEOPLE_SCHEMA = {
     "topic": "int32", "budget": "float64", "is_large": "bool", "decile": "int8",
     "final_audience": "int32", "sought": "int32", "provided": "int32", "brokered": "int32",
     "brokered_valuable": "int32", "carried": "int32", "credit": "float64",
-    "credit_valuable": "float64",
+    "credit_valuable": "float64", "loyalty": "float64",
 }  # fmt: skip
 TIMESERIES_SCHEMA = {
     "day": "int32", "needs_posted": "int64", "open_needs": "int64", "closures": "int64",

@@ -20,7 +20,7 @@ from numba import njit
 
 from sim import kernels
 from sim.config import TiesConfig
-from sim.network import neighbourhood_overlap
+from sim.network import RawGraph, neighbourhood_overlap
 from sim.state import Ties
 
 #: Free slots given to every row at start, plus one per ``SLACK_DIV`` ties.
@@ -74,7 +74,15 @@ class TieState:
         nbr_edge: int32 edge id of each slot.
         eu, ev: int32 endpoints of each edge (``eu < ev``); ``n_edges`` are used.
         excess: float64 strength above the floor, before the global ``scale``.
-        excess_sum: float64 per person, summed ``excess`` of their ties.
+        excess_sum: float64 per person, summed ``excess`` of the ties they
+            follow (all their ties when undirected).
+        flags: int8 per edge: who follows whom and distrust
+            (``sim.kernels.FOLLOW_UV``, ``FOLLOW_VU``, ``DISTRUST``).
+        n_follow: int32 per person, how many of their ties they follow.
+        trust_uv, trust_vu: float64 per edge, rated trust of ``eu`` in ``ev``
+            and of ``ev`` in ``eu`` in [-1, 1]; NaN where not rated (and for
+            every tie made during a run).
+        directed: Whether any tie is not reciprocated.
         scale: Global decay factor (dimensionless; see :meth:`decay`).
         floor: Strength every tie decays toward.
     """
@@ -93,10 +101,33 @@ class TieState:
     n_edges: int
     scale: float
     floor: float
+    flags: np.ndarray
+    n_follow: np.ndarray
+    trust_uv: np.ndarray
+    trust_vu: np.ndarray
+    directed: bool = False
 
     @classmethod
-    def build(cls, n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, floor: float) -> TieState:
-        """Lay out ties ``u[i]-v[i]`` with strengths ``w[i]`` (``u < v``, unique)."""
+    def build(cls, n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, floor: float,
+              u_follows_v: np.ndarray | None = None, v_follows_u: np.ndarray | None = None,
+              trust_uv: np.ndarray | None = None, trust_vu: np.ndarray | None = None,
+              ) -> TieState:
+        """Lay out ties ``u[i]-v[i]`` with strengths ``w[i]`` (``u < v``, unique).
+
+        Args:
+            n: Number of people.
+            u: Lower endpoint of each tie.
+            v: Upper endpoint of each tie.
+            w: Strength of each tie (in (0, 1]).
+            floor: Strength every tie decays toward.
+            u_follows_v: Whether ``u`` follows ``v`` (bool per tie); ``None``:
+                every tie reciprocated (undirected).
+            v_follows_u: Whether ``v`` follows ``u`` (at least one of the two).
+            trust_uv: ``u``'s rated trust in ``v`` per tie in [-1, 1], NaN =
+                not rated; ``None``: no ratings. A negative rating either way
+                flags the tie ``DISTRUST``.
+            trust_vu: ``v``'s rated trust in ``u``.
+        """
         u = np.ascontiguousarray(u, np.int32)
         v = np.ascontiguousarray(v, np.int32)
         m = u.shape[0]
@@ -114,15 +145,39 @@ class TieState:
         excess = np.zeros(edge_cap, np.float64)
         eu[:m], ev[:m] = u, v
         excess[:m] = np.asarray(w, np.float64) - floor
-        excess_sum = np.bincount(u, excess[:m], minlength=n) + np.bincount(v, excess[:m], n)
+        flags = np.full(edge_cap, kernels.FOLLOW_BOTH, np.int8)
+        directed = u_follows_v is not None
+        if directed:
+            fuv = np.asarray(u_follows_v, bool)
+            fvu = np.asarray(v_follows_u, bool)
+            flags[:m] = fuv * kernels.FOLLOW_UV + fvu * kernels.FOLLOW_VU
+            # Each person's attention denominator: the ties they follow.
+            excess_sum = (np.bincount(u[fuv], excess[:m][fuv], minlength=n)
+                          + np.bincount(v[fvu], excess[:m][fvu], minlength=n))
+            n_follow = (np.bincount(u[fuv], minlength=n)
+                        + np.bincount(v[fvu], minlength=n)).astype(np.int32)
+            directed = bool((flags[:m] != kernels.FOLLOW_BOTH).any())
+        else:
+            excess_sum = np.bincount(u, excess[:m], minlength=n) + np.bincount(v, excess[:m], n)
+            n_follow = row_len.copy()
+        t_uv = np.full(edge_cap, np.nan)
+        t_vu = np.full(edge_cap, np.nan)
+        if trust_uv is not None:
+            t_uv[:m] = trust_uv
+        if trust_vu is not None:
+            t_vu[:m] = trust_vu
+        distrust = (t_uv[:m] < 0) | (t_vu[:m] < 0)  # NaN compares False: unrated
+        flags[:m] |= np.where(distrust, kernels.DISTRUST, 0).astype(np.int8)
         return cls(n, row_start, row_len, cap.astype(np.int32), int(nbr.shape[0]), nbr, nbr_edge,
-                   eu, ev, excess, excess_sum, m, 1.0, float(floor))
+                   eu, ev, excess, excess_sum, m, 1.0, float(floor), flags, n_follow, t_uv, t_vu,
+                   directed)
 
     # --- reading ---------------------------------------------------------------
     def arrays(self) -> Ties:
         """The kernels' view of the current arrays (rebuild after any growth or decay)."""
         return Ties(self.row_start, self.row_len, self.row_cap, self.nbr, self.nbr_edge, self.eu,
-                    self.ev, self.excess, self.excess_sum, float(self.scale), float(self.floor))
+                    self.ev, self.excess, self.excess_sum, self.flags, self.n_follow,
+                    float(self.scale), float(self.floor))
 
     def strengths(self) -> np.ndarray:
         """Current strength of every tie (float64, length ``n_edges``).
@@ -150,13 +205,19 @@ class TieState:
         return 0.0 if e < 0 else float(kernels.strength_of(self.arrays(), e))
 
     def strength_totals(self) -> np.ndarray:
-        """Per person, the summed strength of their ties (the attention denominator)."""
-        return self.row_len * self.floor + self.scale * self.excess_sum
+        """Per person, the summed strength of the ties they follow (the attention denominator)."""
+        return self.n_follow * self.floor + self.scale * self.excess_sum
+
+    def has_distrust(self) -> bool:
+        """Whether any tie carries a negative trust rating."""
+        return bool((self.flags[: self.n_edges] & kernels.DISTRUST).any())
 
     def mean_strength(self) -> float:
         """Mean strength over all ties (0.0 without ties)."""
         if self.n_edges == 0:
             return 0.0
+        if self.directed:  # excess_sum counts followed ends only
+            return float(self.floor + self.scale * self.excess[: self.n_edges].mean())
         return float(self.floor + self.scale * self.excess_sum.sum() / (2 * self.n_edges))
 
     def csr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -225,9 +286,11 @@ class TieState:
         need = self.n_edges + endpoints.shape[0] // 2
         if need > self.eu.shape[0]:
             size = max(need, 2 * self.eu.shape[0])
-            for name in ("eu", "ev", "excess"):
+            fills = {"eu": 0, "ev": 0, "excess": 0.0, "flags": kernels.FOLLOW_BOTH,
+                     "trust_uv": np.nan, "trust_vu": np.nan}
+            for name, fill in fills.items():
                 old = getattr(self, name)
-                new = np.zeros(size, old.dtype)
+                new = np.full(size, fill, old.dtype)
                 new[: self.n_edges] = old[: self.n_edges]
                 setattr(self, name, new)
 
@@ -239,19 +302,51 @@ class TieState:
 
 
 def initial_strengths(n: int, u: np.ndarray, v: np.ndarray, cfg: TiesConfig,
-                      rng: np.random.Generator) -> np.ndarray:
-    """Initial tie strengths from embeddedness plus noise.
+                      rng: np.random.Generator, community: np.ndarray | None = None,
+                      weight: np.ndarray | None = None) -> np.ndarray:
+    """Initial tie strengths: measured where the data has them, else embeddedness and community.
 
-    ``w = sigmoid(base + slope * overlap + noise * N(0, 1))`` clipped to
-    ``[min_strength, 1]``: strong ties sit inside dense groups, weak ties
-    bridge them (Granovetter 1973; Onnela et al. 2007).
+    With ``weight`` (a measured strength per tie, e.g. contacts per pair, see
+    :func:`sim.network.contact_strength`): ``w = clip(weight, min_strength, 1)``
+    and nothing is drawn. Otherwise
+    ``w = sigmoid(base + embeddedness * O + community_term + noise * N(0, 1))``
+    clipped to ``[min_strength, 1]``, with ``O`` the neighbourhood overlap and
+    ``community_term = strength_community * (inside - p_inside)``: ``inside`` is 1
+    for a tie within one community, ``p_inside`` the share of such ties. Ties
+    inside communities are stronger, bridges weaker, and the mean logit is that
+    of the rule without the term (Granovetter 1973; Onnela et al. 2007). Without
+    ``community`` the term is 0.
+
+    Args:
+        n: Number of people (count).
+        u: First endpoint of each tie.
+        v: Second endpoint of each tie.
+        cfg: Uses ``strength_base``, ``strength_embeddedness``,
+            ``strength_community``, ``strength_noise``, ``min_strength``.
+        rng: Random generator (one normal draw per tie when ``strength_noise`` > 0).
+        community: ``int`` community of each person, or ``None``.
+        weight: Measured strength of each tie in (0, 1], or ``None``.
+
+    Returns:
+        ``float64`` strength of each tie (strength units), in the order of ``u``.
     """
+    if weight is not None:
+        return np.clip(np.asarray(weight, np.float64), cfg.min_strength, 1.0)
     overlap = neighbourhood_overlap(n, u, v)
     z = cfg.strength_base + cfg.strength_embeddedness * overlap
+    if community is not None and cfg.strength_community != 0 and u.shape[0] > 0:
+        inside = (community[u] == community[v]).astype(np.float64)
+        z = z + cfg.strength_community * (inside - inside.mean())
     if cfg.strength_noise > 0:
         z = z + cfg.strength_noise * rng.standard_normal(u.shape[0])
     w = 1.0 / (1.0 + np.exp(-z))
     return np.clip(w, cfg.min_strength, 1.0)
+
+
+def graph_strengths(graph: RawGraph, cfg: TiesConfig, rng: np.random.Generator) -> np.ndarray:
+    """:func:`initial_strengths` of a whole graph: its communities and measured weights."""
+    return initial_strengths(graph.n, graph.u, graph.v, cfg, rng, community=graph.community,
+                             weight=graph.weight)
 
 
 def tie_class(w: np.ndarray, weak_below: float, strong_above: float) -> np.ndarray:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.config import Config, MeetupConfig, NeedsConfig, ResponseConfig, TiesConfig
+from sim.config import Config, MeetupConfig, NeedsConfig, ResponseConfig, TiesConfig, TrustConfig
 from sim.engine import World
 from sim.network import RawGraph
 from sim.ties import TieState
@@ -24,10 +24,13 @@ def quiet_config(**overrides) -> Config:
     cfg = Config(
         seed=1,
         days=10,
+        warmup_days=0,
         needs=NeedsConfig(rate=0.0, lifetime_days=7, seeker_reposts=True),
-        response=ResponseConfig(hop_limit=4, pass_base=1.0, pass_strength=0.0, know_scale=1e9),
+        response=ResponseConfig(hop_limit=4, pass_base=1.0, pass_strength=0.0, know_scale=1e9,
+                                know="all"),
         meetups=MeetupConfig(rate=0.0),
         ties=TiesConfig(decay_per_day=0.0, floor=0.05),
+        trust=TrustConfig(enabled=False),  # every closure an engagement (exact expectations)
     )
     for key, value in overrides.items():
         section, _, field = key.partition("__")

@@ -191,9 +191,9 @@ def test_targets_pass_and_miss():
     assert verdicts["cascade mode vs EoN, per cascade"] == "PASS"  # 60x
     assert verdicts["cascade mode vs NDlib, per cascade"] == "MISS"  # 200x run only
     assert verdicts["cascade mode edge checks per second (1 core)"] == "PASS"  # 90 M/s
-    assert verdicts["default scenario (10,000 people, 365 days), build + run"] == "PASS"
-    assert verdicts["1,000,000 people, 365 days, build + run"] == "MISS"
-    assert verdicts["1,000,000 people, 365 days, peak memory"] == "PASS"  # 2.6 GB
+    assert verdicts["default scenario (10,000 people, 365 days, no warm-up), build + run"] == "PASS"
+    assert verdicts["1,000,000 people, 365 days (no warm-up), build + run"] == "MISS"
+    assert verdicts["1,000,000 people, 365 days (no warm-up), peak memory"] == "PASS"  # 2.6 GB
     assert verdicts["100 default runs (command line), 2 cores / 1 core"] == "PASS"  # 0.56
     empty = report.targets({})
     assert {t.verdict for t in empty} == {"n/a"}

@@ -170,6 +170,18 @@ def test_experiment_cascade_overrides():
     assert config.cascade == CascadeConfig(transmissibility=0.15, n_cascades=20)
 
 
+@pytest.mark.parametrize(("name", "path", "directed", "weight_as"), [
+    ("bitcoin_otc", "../shared/data/bitcoin-otc.csv", True, "trust"),
+    ("malawi", "../shared/data/malawi-contacts.csv", False, "contacts"),
+])
+def test_experiments_for_the_real_data(name, path, directed, weight_as):
+    assert (CONF / "experiment" / f"{name}.yaml").read_text().startswith("# @package _global_\n")
+    network = composed(f"experiment={name}").network
+    assert (network.name, network.path, network.directed, network.weight_as) == (
+        "edgelist", path, directed, weight_as)
+    assert (network.source, network.target) == ("from", "to")
+
+
 # --- bad input at composition --------------------------------------------------------------
 
 
@@ -178,8 +190,8 @@ def test_experiment_cascade_overrides():
     [
         ("people.foo=1", "people.foo: unknown key (allowed: n, n_topics,"),
         ("+people.foo=1", "people.foo: unknown key (allowed: n, n_topics,"),
-        ("foo=1", "foo: unknown key (allowed: seed, days, mode, people,"),
-        ("+foo=1", "foo: unknown key (allowed: seed, days, mode, people,"),
+        ("foo=1", "foo: unknown key (allowed: seed, days, warmup_days, mode, people,"),
+        ("+foo=1", "foo: unknown key (allowed: seed, days, warmup_days, mode, people,"),
         ("people.n=abc", "people.n: must be a whole number; got 'abc'"),
         ("days=1.5", "days: must be a whole number; got '1.5'"),
         (
@@ -195,7 +207,7 @@ def test_experiment_cascade_overrides():
         (
             "network=nope",
             "network: unknown option 'nope' (allowed: barabasi_albert, "
-            "configuration, default, edgelist, erdos_renyi, holme_kim, karate, "
+            "configuration, default, directed, edgelist, erdos_renyi, holme_kim, karate, "
             "watts_strogatz)",
         ),
         ("experiment=nope", "experiment: unknown option 'nope' (allowed: cascade"),

@@ -90,6 +90,10 @@ def make_closures(rows: list[tuple], audience: np.ndarray = AUDIENCE) -> pd.Data
                 "seeker_audience": int(audience[path[0]]),
                 "provider_audience": int(audience[path[-1]]),
                 "broker_audience": int(audience[broker]) if broker >= 0 else -1,
+                "accepted": True,
+                "worked": True,
+                "realised_value": 5.0 if valuable else 1.0,
+                "broker_credibility": 1.0,
             }
         )
     frame = pd.DataFrame.from_records(records, columns=list(CLOSURE_COLUMNS))
@@ -143,6 +147,7 @@ def make_people(
         }
     )
     people = pd.concat([people, activity], axis=1)
+    people["loyalty"] = 0.0
     return people.loc[:, list(PEOPLE_COLUMNS)]
 
 
@@ -369,6 +374,19 @@ COMMON = {
     "mean_days_to_close": 1.2,
     "median_days_to_close": 1.0,
     "gini_audience": 344 / 660,  # sum_i (2i - n - 1) x_(i) / (n sum x), sorted audiences
+    # Referral quality (no trust rule: every referral worked, at its full value).
+    "n_referrals_worked": 3,
+    "realised_valuable_small": 2,  # p3 and p6
+    "realised_valuable_large": 0,
+    "small_share_realised_valuable": 1.0,
+    "success_rate_small": 1.0,
+    "success_rate_large": 1.0,
+    "realised_value_per_audience_ratio_small_large": (10 / 36) / (1 / 30),  # p9's value 1
+    # Nobody has a measured loyalty here (0): no loyal or less loyal brokers.
+    "success_rate_loyal": math.nan,
+    "success_rate_unloyal": math.nan,
+    "realised_value_per_capita_ratio_loyal": math.nan,
+    "realised_value_per_audience_ratio_loyal": math.nan,
 }
 
 

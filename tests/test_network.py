@@ -561,7 +561,7 @@ def test_registry_lists_every_generator_once_in_config_and_conf():
     from sim import network
 
     names = list(GENERATORS)
-    assert names == ["default", "erdos_renyi", "barabasi_albert", "holme_kim",
+    assert names == ["default", "directed", "erdos_renyi", "barabasi_albert", "holme_kim",
                      "watts_strogatz", "configuration", "edgelist", "karate"]
     conf = Path(__file__).resolve().parents[1] / "conf" / "network"
     assert sorted(p.stem for p in conf.glob("*.yaml")) == sorted(names)

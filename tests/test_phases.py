@@ -51,11 +51,13 @@ def people_of(topics, budget=SEE_ALL):
 
 def rules(**kw):
     args = {"fixed_t": -1.0, "pass_base": 1.0, "pass_strength": 0.0, "know_scale": 1e9,
-            "hop_limit": 4, "matching": True, "referrals": True, "seeker_reposts": True}
+            "hop_limit": 4, "matching": True, "referrals": True, "seeker_reposts": True,
+            "directed": False, "distrust": False, "know_attention": False}
     args.update(kw)
     return kernels.make_rules(args["fixed_t"], args["pass_base"], args["pass_strength"],
                               args["know_scale"], args["hop_limit"], args["matching"],
-                              args["referrals"], args["seeker_reposts"])
+                              args["referrals"], args["seeker_reposts"], args["directed"],
+                              args["distrust"], args["know_attention"])
 
 
 def trails_of(rows, room=16):

@@ -14,6 +14,7 @@ def _config(seed, n, degree, topics, rate, hop, life, pass_base, know, reposts, 
     return Config(
         seed=seed,
         days=25,
+        warmup_days=0,  # counts of days and of needs add up only without a warm-up
         people=PeopleConfig(n=n, n_topics=topics),
         network=NetworkConfig(name=network, mean_degree=degree, community_size=10),
         needs=NeedsConfig(rate=rate, lifetime_days=life, seeker_reposts=reposts),

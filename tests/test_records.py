@@ -35,7 +35,9 @@ def table(needs, paths, day=0):
         provider=np.array([p[-1] for p in paths], np.int32), broker=np.full(m, -1, np.int32),
         via=np.zeros(m, np.int64), hops=np.array(lengths, np.int32) - 1,
         w_arrival=np.full(m, 0.5), w_referral=np.zeros(m), new_tie=np.zeros(m, bool),
-        path_offsets=offsets, path=np.concatenate([np.asarray(p, np.int32) for p in paths]),
+        accepted=np.ones(m, bool), worked=np.ones(m, bool), realised_value=np.ones(m),
+        credibility=np.ones(m), path_offsets=offsets,
+        path=np.concatenate([np.asarray(p, np.int32) for p in paths]),
         strength_offsets=s_offsets, strengths=np.arange(s_offsets[-1], dtype=np.float64))
 
 
@@ -108,7 +110,8 @@ def test_world_keeps_daily_stats_and_closures_typed():
 
 
 def test_mesa_datacollector_collects_the_day_stats():
-    cfg = Config(seed=4, days=20, people=PeopleConfig(n=34), network=NetworkConfig(name="karate"))
+    cfg = Config(seed=4, days=20, warmup_days=0, people=PeopleConfig(n=34),
+                 network=NetworkConfig(name="karate"))
     model = ReferralModel(cfg)
     for _ in range(cfg.days):
         model.step()
@@ -141,3 +144,18 @@ def test_referral_run_without_closures_has_typed_closures():
     result = run(cfg)
     assert result.closures.shape == (0, len(CLOSURE_SCHEMA))
     assert dict(result.closures.dtypes.astype(str)) == CLOSURE_SCHEMA
+
+
+def test_summary_says_n_a_for_ratios_without_valuable_referrals():
+    import importlib
+
+    from sim.config import Config
+
+    run_module = importlib.import_module("sim.run")
+    result = run_module.run(Config(days=3, warmup_days=0, people=PeopleConfig(n=200)))
+    metrics = dict(result.metrics, per_capita_ratio_large_small=float("nan"),
+                   per_audience_ratio_small_large=float("nan"))
+    text = run_module.summarize(metrics, result.config)
+    assert "n/ax" not in text
+    assert ("per person, a large person brokers n/a (no valuable referral to compare) as many"
+            in text)
