@@ -224,6 +224,7 @@ def defined_parameters(sweep_dir: Path) -> list[str]:
 
 def swept_parameters(configs: list[dict[str, Any]], defined: list[str]) -> list[str]:
     """Parameters of a sweep: those its definition sets and those that vary across runs."""
+    configs = list({id(c): c for c in configs}.values())  # runs may share one config
     keys = {k for k in defined if any(k in c for c in configs)}
     columns = {k for c in configs for k in c}
     for key in columns - keys:

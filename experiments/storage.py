@@ -414,6 +414,9 @@ def collect(sweep_dir: str | os.PathLike, quiet: bool = False
     order = sorted(range(table.num_rows), key=lambda i: data["run_id"][i])
     rows: list[dict[str, Any]] = []
     configs: list[dict[str, Any]] = []
+    # Runs that differ only by seed share one flattened config (a 100,000-run sweep has a
+    # few distinct ones): their rows carry the seed among their metrics, as in a folder.
+    shared: dict[str, dict[str, Any]] = {}
     for i in order:
         row: dict[str, Any] = json.loads(data["metrics"][i])
         row["status"] = data["status"][i]
@@ -421,7 +424,16 @@ def collect(sweep_dir: str | os.PathLike, quiet: bool = False
         row["run_dir"] = data["run_id"][i]
         rows.append(row)
         config = json.loads(data["config"][i])
-        configs.append(_flat(config) if isinstance(config, dict) else {})
+        if not isinstance(config, dict):
+            configs.append({})
+        elif "seed" in row and row["seed"] == config.get("seed"):
+            del config["seed"]
+            text = json.dumps(config, sort_keys=True)
+            if text not in shared:
+                shared[text] = _flat(config)
+            configs.append(shared[text])
+        else:
+            configs.append(_flat(config))
     bins = []
     bins_table = read_parts(sweep_dir, which=BINS_PARTS, warn=not quiet)
     if bins_table is not None and bins_table.num_rows:

@@ -112,6 +112,7 @@ def replicate(source: Path, target: Path, rows: int, part_rows: int = 200) -> di
         r["overrides"] = r["overrides"].map(shift)
         r["seed"] = r["seed"] + k * offset
         r["config"] = [_with_seed(c, s) for c, s in zip(r["config"], r["seed"], strict=True)]
+        r["metrics"] = [_with_seed(m, s) for m, s in zip(r["metrics"], r["seed"], strict=True)]
         r = r.head(rows - written)
         b = bins.copy()
         b["run_id"] = b["run_id"].map(shift)
@@ -134,7 +135,7 @@ def replicate(source: Path, target: Path, rows: int, part_rows: int = 200) -> di
 
 
 def _with_seed(config: str, seed: Any) -> str:
-    """A run's stored config (JSON text) with its seed replaced (the summary reads it there)."""
+    """A run's stored config or metrics (JSON text) with its seed replaced."""
     data = json.loads(config)
     if isinstance(data, dict) and seed is not None and seed == seed:
         data["seed"] = int(seed)
