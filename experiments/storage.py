@@ -173,6 +173,8 @@ def latest_rows(table: Any) -> Any:
 
     if table is None or table.num_rows == 0:
         return table
+    if pc.count_distinct(table["run_id"]).as_py() == table.num_rows:
+        return table  # one row per run already (the usual case): no copy of the table
     ok = pc.equal(table["status"], "ok").cast(pa.int8())
     order = pc.sort_indices(pa.table({"run_id": table["run_id"], "ok": ok,
                                       "t": table["finished_at"]}),
@@ -423,17 +425,22 @@ def collect(sweep_dir: str | os.PathLike, quiet: bool = False
         row["error"] = data["error"][i] or ""
         row["run_dir"] = data["run_id"][i]
         rows.append(row)
-        config = json.loads(data["config"][i])
-        if not isinstance(config, dict):
-            configs.append({})
-        elif "seed" in row and row["seed"] == config.get("seed"):
-            del config["seed"]
-            text = json.dumps(config, sort_keys=True)
-            if text not in shared:
-                shared[text] = _flat(config)
-            configs.append(shared[text])
-        else:
-            configs.append(_flat(config))
+        text = data["config"][i]
+        seed = row.get("seed")
+        needle = f'"seed": {seed}' if isinstance(seed, int) else None
+        if needle is not None and text.count(needle) == 1:
+            key = text.replace(needle, '"seed": null')  # the config but for its seed
+            if key not in shared:
+                config = json.loads(text)
+                if not (isinstance(config, dict) and config.get("seed") == seed):
+                    configs.append(_flat(config) if isinstance(config, dict) else {})
+                    continue
+                del config["seed"]
+                shared[key] = _flat(config)
+            configs.append(shared[key])
+            continue
+        config = json.loads(text)
+        configs.append(_flat(config) if isinstance(config, dict) else {})
     bins = []
     bins_table = read_parts(sweep_dir, which=BINS_PARTS, warn=not quiet)
     if bins_table is not None and bins_table.num_rows:

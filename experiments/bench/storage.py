@@ -105,7 +105,10 @@ def replicate(source: Path, target: Path, rows: int, part_rows: int = 200) -> di
     batch = 0
     for k in range(copies):
         def shift(text: str, k: int = k) -> str:
-            return seed_re.sub(lambda m: f"seed={int(m.group(1)) + k * offset}", text)
+            def moved(match: re.Match[str]) -> str:
+                return f"seed={int(match.group(1)) + k * offset}"
+
+            return seed_re.sub(moved, text)
 
         r = runs.copy()
         r["run_id"] = r["run_id"].map(shift)
