@@ -254,11 +254,11 @@ def render(r: dict[str, Any]) -> str:
         "",
         f"The {ab['rows']:,} rows are the Parquet sweep's rows replicated with new seeds (the "
         "same 2 groups, more seeds each), written in parts of 200 rows as a shard writes them. "
-        "Reading the parts and building the summary rows takes a few seconds of this; most of "
-        "the rest is the group table's percentile bootstrap (2,000 resamples of every group "
-        "and metric, the resamples of `sim.measures.bootstrap_ci`), which for two groups of "
-        "50,000 seeds is its worst case: its cost grows with runs x metrics x resamples, "
-        "plus fresh resamples for every distinct group size.",
+        "Groups of 500 runs or more get the Student-t interval of the mean (`ci_method` "
+        "\"t\", `sim.measures.bootstrap_interval`; smaller groups BCa/percentile), so the "
+        "group table takes well under a second; most of the summary's time is reading the "
+        "parts (every run's stored config) and building its rows. The figures re-run the 20 "
+        "runs the Lorenz and story figures draw (no per-run tables are kept).",
         END,
     ]
     return "\n".join(lines)
