@@ -60,9 +60,10 @@ from sim import kernels, measures
 from sim.config import Config, TiesConfig
 from sim.engine import CLOSED
 from sim.model import ReferralModel
-from sim.network import RawGraph, generate, neighbourhood_overlap
+from sim.network import RawGraph, generate
 from sim.records import ClosureTable
 from sim.rng import stream
+from sim.ties import strength_offsets
 
 DEFAULTS: dict[str, object] = {
     "people": 1000,
@@ -218,35 +219,38 @@ def watch_for_shutdown() -> None:
             _watcher.append(thread)
 
 
-def weak_share(base: float, overlap: np.ndarray, ties: TiesConfig) -> float:
-    """Expected share of ties starting weaker than ``ties.weak_below`` for this ``base``."""
-    if overlap.size == 0:
+def weak_share(base: float, offsets: np.ndarray, ties: TiesConfig) -> float:
+    """Expected share of ties starting weaker than ``ties.weak_below`` for this ``base``.
+
+    ``offsets`` are the ties' fixed logit offsets (:func:`sim.ties.strength_offsets`).
+    """
+    if offsets.size == 0:
         return math.nan
     t = ties.weak_below
-    threshold = math.log(t / (1.0 - t)) - base - ties.strength_embeddedness * overlap
+    threshold = math.log(t / (1.0 - t)) - base - offsets
     if ties.strength_noise > 0:
         return float(ndtr(threshold / ties.strength_noise).mean())
     return float((threshold > 0).mean())
 
 
-def strength_base_for_weak_share(overlap: np.ndarray, ties: TiesConfig, share: float) -> float:
+def strength_base_for_weak_share(offsets: np.ndarray, ties: TiesConfig, share: float) -> float:
     """The ``ties.strength_base`` whose expected weak-tie share is ``share``.
 
     Args:
-        overlap: Neighbourhood overlap of every tie of the network.
-        ties: Tie settings (``weak_below``, ``strength_embeddedness``, ``strength_noise``).
+        offsets: Fixed logit offset of every tie (:func:`sim.ties.strength_offsets`).
+        ties: Tie settings (``weak_below``, ``strength_noise``).
         share: Wanted share of weak ties, in (0, 1).
 
     Returns:
         The base (logit units), found by bisection in [-30, 30].
     """
     share = min(max(float(share), 1e-6), 1 - 1e-6)
-    if overlap.size == 0:
+    if offsets.size == 0:
         return ties.strength_base
     lo, hi = -30.0, 30.0  # weak_share(lo) ~ 1 > share > ~0 = weak_share(hi)
     for _ in range(60):
         mid = 0.5 * (lo + hi)
-        if weak_share(mid, overlap, ties) > share:
+        if weak_share(mid, offsets, ties) > share:
             lo = mid
         else:
             hi = mid
@@ -265,8 +269,8 @@ def app_config(people: int = 1000, attention_budget: float = 5.0, weak_tie_share
     cfg.network.degree_exponent = float(audience_exponent)
     cfg.response.pass_base = float(pass_on)
     graph = generate(cfg.network, cfg.people.n, stream(cfg.seed, "network"))
-    overlap = neighbourhood_overlap(graph.n, graph.u, graph.v)
-    cfg.ties.strength_base = strength_base_for_weak_share(overlap, cfg.ties, weak_tie_share)
+    offsets = strength_offsets(graph.n, graph.u, graph.v, cfg.ties, graph.community)
+    cfg.ties.strength_base = strength_base_for_weak_share(offsets, cfg.ties, weak_tie_share)
     return cfg, graph
 
 

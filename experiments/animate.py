@@ -149,7 +149,7 @@ class Found:
 def find_need(config, max_days: int, min_hops: int, broker: str) -> Found | None:
     """Run days until a valuable referral closes; return it, or ``None``.
 
-    Takes the first valuable referral over at least ``min_hops`` ties whose
+    Takes the first valuable referral that worked, over at least ``min_hops`` ties whose
     provider is outside the seeker's community (so the picture shows the need
     leaving home, as most valuable needs must) and whose broker matches
     ``broker`` (``any``, ``small`` or ``large``). Failing that by ``max_days``,
@@ -167,7 +167,9 @@ def find_need(config, max_days: int, min_hops: int, broker: str) -> Found | None
         model.step()
         for part in [world.closures.since(logged)]:
             for i in range(len(part)):
-                if part.kind[i] != kernels.REFERRAL:
+                # The essay's story: an introduction that became an engagement that
+                # worked (with trust on, others close the need but change no tie).
+                if part.kind[i] != kernels.REFERRAL or not part.worked[i]:
                     continue
                 need = int(part.need[i])
                 if world.need_value.data[need] < model.valuable_threshold:

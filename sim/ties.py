@@ -332,15 +332,28 @@ def initial_strengths(n: int, u: np.ndarray, v: np.ndarray, cfg: TiesConfig,
     """
     if weight is not None:
         return np.clip(np.asarray(weight, np.float64), cfg.min_strength, 1.0)
-    overlap = neighbourhood_overlap(n, u, v)
-    z = cfg.strength_base + cfg.strength_embeddedness * overlap
-    if community is not None and cfg.strength_community != 0 and u.shape[0] > 0:
-        inside = (community[u] == community[v]).astype(np.float64)
-        z = z + cfg.strength_community * (inside - inside.mean())
+    z = cfg.strength_base + strength_offsets(n, u, v, cfg, community)
     if cfg.strength_noise > 0:
         z = z + cfg.strength_noise * rng.standard_normal(u.shape[0])
     w = 1.0 / (1.0 + np.exp(-z))
     return np.clip(w, cfg.min_strength, 1.0)
+
+
+def strength_offsets(n: int, u: np.ndarray, v: np.ndarray, cfg: TiesConfig,
+                     community: np.ndarray | None = None) -> np.ndarray:
+    """The fixed part of each tie's initial strength logit besides ``strength_base``.
+
+    ``embeddedness * O + strength_community * (inside - p_inside)`` (see
+    :func:`initial_strengths`): what the app inverts to set a share of weak ties.
+
+    Returns:
+        ``float64`` logit offset of each tie (logit units), in the order of ``u``.
+    """
+    z = cfg.strength_embeddedness * neighbourhood_overlap(n, u, v)
+    if community is not None and cfg.strength_community != 0 and u.shape[0] > 0:
+        inside = (community[u] == community[v]).astype(np.float64)
+        z = z + cfg.strength_community * (inside - inside.mean())
+    return z
 
 
 def graph_strengths(graph: RawGraph, cfg: TiesConfig, rng: np.random.Generator) -> np.ndarray:
