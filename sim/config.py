@@ -288,7 +288,7 @@ class TrustConfig:
     always engagements that work (no broker).
 
     Attributes:
-        enabled: Switch the rule on (DESIGN.md §3.3: an introduction becomes
+        enabled: Switch the rule on (design brief, ../shared/DESIGN.md §3.3: an introduction becomes
             an engagement only if the people involved trust each other enough);
             false is the old rule (every referral closes with its full value).
             Default true.

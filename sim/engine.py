@@ -172,7 +172,7 @@ def _strengthen_used_ties(closing, seekers, trails, ties, gain_closure, gain_bro
     A closure moves the seeker-provider tie ``gain_closure`` of the way to 1
     (or asks for it to be created); a referral also moves the broker's ties to
     the provider and to the seeker (where they have one: a broker several
-    hops out has none) ``gain_broker`` of the way (DESIGN.md §3.4).
+    hops out has none) ``gain_broker`` of the way (design brief, ../shared/DESIGN.md §3.4).
 
     Returns:
         Number of new pairs written to ``new_a``/``new_b`` and a bool per
