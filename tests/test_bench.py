@@ -272,3 +272,14 @@ def test_command_line_sweep_benchmark_runs_both_ways():
     assert res["ratio"] > 0 and res["ratios"] == [res["all_cores_s"][0] / res["one_core_s"][0]]
     rows = report.sweep_cli_rows(res)
     assert [r.measure for r in rows][-1] == "command-line sweep, all cores / 1 core"
+
+
+def test_a_full_report_keeps_the_storage_benchmarks_section(tmp_path):
+    from experiments.bench.cli import storage_section
+    from experiments.bench.storage import END, START
+
+    path = tmp_path / "BENCHMARKS.md"
+    assert storage_section(path) == ""
+    section = f"{START}\n## Big sweeps\n| a | b |\n{END}"
+    path.write_text(f"# Benchmarks\n\nold tables\n\n{section}\n")
+    assert storage_section(path) == section

@@ -55,6 +55,16 @@ PLANS: dict[str, dict[str, Any]] = {
 }
 
 
+def storage_section(path: Path) -> str:
+    """The storage benchmark's section of ``path`` (markers included), or ``""``."""
+    from experiments.bench.storage import END, START
+
+    text = path.read_text() if path.exists() else ""
+    if START not in text or END not in text:
+        return ""
+    return START + text.split(START, 1)[1].split(END, 1)[0] + END
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     p = argparse.ArgumentParser(prog="python -m experiments.bench", description=__doc__,
@@ -188,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out if args.out is not None else ("BENCHMARKS.md" if complete else None)
     if out and out != "-":
         path = Path(out) if Path(out).is_absolute() else ROOT / out
-        path.write_text(report.render_markdown(results))
+        kept = storage_section(path)  # `make bench-storage` owns its own section
+        path.write_text(report.render_markdown(results) + (f"\n{kept}\n" if kept else ""))
         _say(f"wrote {path}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=float) + "\n")
