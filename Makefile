@@ -8,13 +8,15 @@ STAMP := $(VENV)/.installed
 ASSETS := $(VENV)/share/solara/cdn/.installed
 APP_PORT ?= 8765
 
-.PHONY: help venv system demo sweep test test-fast lint bench bench-storage app clean
+.PHONY: help venv system demo sweep test test-fast lint bench bench-storage app clean validate
 
 help:
 	@echo "make demo   - run the default small-vs-large experiment (summary + figures in outputs/)"
 	@echo "make sweep  - the small-vs-large sweep (90 runs, all cores) with tables and figures"
 	@echo "make test   - set up (venv, app assets, browser and SLURM as root), then ruff + tests"
 	@echo "make bench  - benchmarks (writes BENCHMARKS.md)"
+	@echo "make validate - calibration check, published patterns, sensitivity, claim map:"
+	@echo "                rewrites docs/validation.md and its figures (laptop size)"
 	@echo "make app    - interactive browser app on http://127.0.0.1:8765"
 
 $(PY):
@@ -34,6 +36,10 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m experiments.run
+
+# The model's evidence at laptop size: rewrites docs/validation.md and docs/figures/validation/.
+validate: $(STAMP)
+	$(PY) -m experiments.validate $(VALIDATE_ARGS)
 
 # SWEEP_ARGS=resume=true to finish an interrupted sweep.
 sweep: $(STAMP)

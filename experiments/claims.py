@@ -1,0 +1,382 @@
+"""The claim map: when do the essay's claims hold in the calibrated model?
+
+The essay (``../shared/seed/everyones-an-influencer.txt``) makes three claims
+this command tests, each as one number per run with a 95% interval over seeds:
+
+1. *Everyone closes valuable connections*: the small-audience people's share of
+   the valuable referrals that became engagements that worked, against their
+   share of the population (0.9 by construction: above it, small people close
+   more than their headcount's share) and against one half (above it, small
+   people close most of them).
+2. *Per follower, small beats large*: realised referral value per follower,
+   small over large; above 1 small audiences are the better investment per
+   follower (the per-run version is ``realised_value_per_audience_ratio_small_large``).
+3. *Small, loyal followings give the best referrals*: realised referral value per
+   follower, brokers with loyal audiences over the rest; above 1 loyalty pays
+   (per run: ``realised_value_per_audience_ratio_loyal``).
+
+Each number is pooled over a condition's seeds (a ratio of sums, see :class:`Claim`).
+
+Each claim is measured at the calibrated configuration (``experiment=calibrated``)
+and with one decisive factor changed at a time: each contested rule of
+``docs/model.md`` §7.16 flipped, and each of the top factors of the Sobol analysis
+(``docs/figures/sensitivity/``) at the low and high end of its range. A claim
+*holds* under a condition when the interval lies wholly on the essay's side of the
+line, *fails* when it lies wholly on the other side, and is *undecided* otherwise.
+
+Run it::
+
+    python -m experiments.claims --out claims/          # table (Parquet + CSV) + figure
+    python -m experiments.claims --quick --out claims/  # laptop size: fewer people and seeds
+
+:func:`validation_section` is the claim-map section of ``docs/validation.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments.compose import compose_config
+from experiments.errors import error_line, exit_bad_input, exit_with, os_error_line
+from sim.config import ConfigError
+from sim.measures import bootstrap_interval
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the essay: a ratio of sums over runs, against a line.
+
+    The number is pooled over a condition's seeds, ``(sum num_a / sum den_a) /
+    (sum num_b / sum den_b)`` (``den_*`` empty: 1), so runs with few events weigh
+    little instead of giving undefined ratios; its interval resamples the seeds.
+
+    Attributes:
+        key: Short name.
+        label: Axis label of its panel.
+        num_a: Per-run column of the numerator's numerator.
+        den_a: Its denominator ("" = 1).
+        num_b: The denominator's numerator ("" = 1).
+        den_b: Its denominator ("" = 1).
+        null: The line the essay says the number is above; ``None``: the mean of
+            the ``small_population_share`` column.
+    """
+
+    key: str
+    label: str
+    num_a: str
+    den_a: str = ""
+    num_b: str = ""
+    den_b: str = ""
+    null: float | None = 1.0
+
+    def pooled(self, runs: pd.DataFrame | dict[str, np.ndarray],
+               rows: np.ndarray | None = None) -> float:
+        """The claim's number pooled over ``runs`` (or over its ``rows``, repeats allowed)."""
+        def total(col: str) -> float:
+            if not col:
+                return 1.0
+            values = np.asarray(runs[col], dtype=np.float64)
+            return float(values.sum() if rows is None else values[rows].sum())
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = np.float64(total(self.num_a)) / total(self.den_a)
+            b = np.float64(total(self.num_b)) / total(self.den_b)
+            return float(a / b)
+
+    def line(self, runs: pd.DataFrame) -> float:
+        """The line of this claim for ``runs``."""
+        return float(runs["small_population_share"].mean()) if self.null is None else self.null
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("small_share", "Small people's share of valuable\nreferrals that worked",
+          "valuable_worked_small", "valuable_worked", null=None),
+    Claim("small_majority", "Small people's share of valuable\nreferrals that worked",
+          "valuable_worked_small", "valuable_worked", null=0.5),
+    Claim("per_follower", "Realised value per follower,\nsmall over large",
+          "value_small", "audience_small", "value_large", "audience_large"),
+    Claim("loyal", "Realised value per follower,\nloyal over less loyal audiences",
+          "value_loyal", "audience_loyal", "value_other", "audience_other"),
+)
+
+
+def run_components(people: pd.DataFrame, closures: pd.DataFrame) -> dict[str, float]:
+    """The sums of one run that the claims pool.
+
+    Valuable referrals that worked, realised referral value and audience, by
+    audience class and by audience loyalty. The classes are those of ``sim.measures.quality_metrics`` (large: top
+    ``measures.large_fraction`` by audience; loyal: loyalty at or above the median).
+    """
+    from sim.measures import broker_outcomes, loyal_audience
+
+    out = broker_outcomes(people, closures)
+    large = people["is_large"].to_numpy(bool)
+    audience = people["audience"].to_numpy(np.float64)
+    value = out["realised_value"].to_numpy(np.float64)
+    loyal = loyal_audience(people)
+    other = ~loyal & (people["loyalty"].to_numpy(np.float64) > 0)
+    referral = (closures["kind"].to_numpy(object) == "referral") & (
+        closures["broker"].to_numpy(np.int64) >= 0)
+    good = referral & closures["worked"].to_numpy(bool) & closures["valuable"].to_numpy(bool)
+    brokers = closures["broker"].to_numpy(np.int64)[good]
+    return {
+        "small_population_share": float((~large).mean()),
+        "valuable_worked": float(good.sum()),
+        "valuable_worked_small": float((~large[brokers]).sum()),
+        "value_small": float(value[~large].sum()), "audience_small": float(audience[~large].sum()),
+        "value_large": float(value[large].sum()), "audience_large": float(audience[large].sum()),
+        "value_loyal": float(value[loyal].sum()), "audience_loyal": float(audience[loyal].sum()),
+        "value_other": float(value[other].sum()), "audience_other": float(audience[other].sum()),
+    }
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A configuration of the claim map: the calibrated model with a few overrides.
+
+    Attributes:
+        group: Row group of the figure (``calibrated``, ``contested rule``, ``top factor``).
+        label: Row label, e.g. ``response.know=all``.
+        overrides: Hydra overrides on top of the base (``experiment=calibrated``).
+    """
+
+    group: str
+    label: str
+    overrides: tuple[str, ...]
+
+
+#: The contested rules of docs/model.md §7.16, each flipped against its calibrated value.
+CONTESTED_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("response.know", ("attention", "all")),
+    ("needs.seeker_reposts", ("false", "true")),
+    ("people.budget_audience_exponent", ("0.0", "0.5")),
+    ("trust.enabled", ("true", "false")),
+)
+
+#: The decisive continuous factors and the ends of their ranges: the top Sobol factors
+#: of docs/figures/sensitivity/sobol_indices.csv (experiments.sensitivity.FACTORS).
+TOP_FACTORS: tuple[tuple[str, str, str], ...] = ()
+
+#: Base overrides of every condition.
+BASE: tuple[str, ...] = ("experiment=calibrated",)
+
+
+def conditions(calibrated: Any, top_factors: Sequence[tuple[str, str, str]] = TOP_FACTORS
+               ) -> list[Condition]:
+    """The claim map's rows: the calibrated point, contested rules flipped, top factors moved.
+
+    Args:
+        calibrated: The calibrated :class:`~sim.config.Config` (to know which value of
+            each contested rule is the calibrated one).
+        top_factors: ``(key, low, high)`` of each top factor.
+
+    Returns:
+        The conditions, calibrated first.
+    """
+    rows = [Condition("calibrated", "calibrated", ())]
+    for key, values in CONTESTED_RULES:
+        section, name = key.split(".")
+        current = getattr(getattr(calibrated, section), name)
+        text = str(current).lower() if isinstance(current, bool) else str(current)
+        for value in values:
+            if _same(value, text):
+                continue
+            rows.append(Condition("contested rule", f"{key}={value}", (f"{key}={value}",)))
+    for key, low, high in top_factors:
+        for value in (low, high):
+            rows.append(Condition("top factor", f"{key}={value}", (f"{key}={value}",)))
+    return rows
+
+
+def _same(a: str, b: str) -> bool:
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return a == b
+
+
+def _run_one(task: tuple[tuple[str, ...], int]) -> dict[str, Any]:
+    from sim.run import run
+
+    overrides, seed = task
+    result = run(compose_config([*overrides, f"seed={seed}"]))
+    return run_components(result.people, result.closures)
+
+
+def run_claims(rows: Sequence[Condition], seeds: Sequence[int], size: Sequence[str] = (),
+               workers: int = 2, base: Sequence[str] = BASE, progress: bool = True
+               ) -> pd.DataFrame:
+    """Run every condition with every seed; one row per run.
+
+    Args:
+        rows: The conditions.
+        seeds: Seeds (replicates) of each condition.
+        size: Further overrides that set the size of every run (``people.n=4000``).
+        workers: Processes (runs are independent; results do not depend on it).
+        base: Overrides every condition starts from.
+        progress: Show a progress bar.
+
+    Returns:
+        Columns ``group``, ``condition``, ``seed`` and :func:`run_components`.
+    """
+    from tqdm import tqdm
+
+    from experiments.pool import pool_map
+
+    tasks = [((*base, *size, *row.overrides), seed) for row in rows for seed in seeds]
+    labels = [(row.group, row.label, seed) for row in rows for seed in seeds]
+    bar = tqdm(total=len(tasks), desc="claim map", unit="run", disable=not progress,
+               leave=False)
+    results = []
+    for chunk_start in range(0, len(tasks), max(1, workers * 4)):
+        chunk = tasks[chunk_start:chunk_start + max(1, workers * 4)]
+        results.extend(pool_map(_run_one, chunk, workers=workers))
+        bar.update(len(chunk))
+    bar.close()
+    table = pd.DataFrame(results)
+    table.insert(0, "seed", [s for _, _, s in labels])
+    table.insert(0, "condition", [c for _, c, _ in labels])
+    table.insert(0, "group", [g for g, _, _ in labels])
+    return table
+
+
+def verdict(low: float, high: float, null: float) -> str:
+    """``holds`` (interval above the line), ``fails`` (below) or ``undecided``."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "undecided"
+    if low > null:
+        return "holds"
+    if high < null:
+        return "fails"
+    return "undecided"
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per condition and claim: the pooled number, its 95% interval, line, verdict.
+
+    The interval is the bootstrap over the condition's runs (seeds) of the pooled
+    number (:func:`sim.measures.bootstrap_interval` on run indices).
+    """
+    out = []
+    for (group, condition), part in runs.groupby(["group", "condition"], sort=False):
+        part = part.reset_index(drop=True)
+        columns = {c: part[c].to_numpy(np.float64) for c in part.columns
+                   if c not in ("group", "condition", "seed")}
+        for claim in CLAIMS:
+            ci = bootstrap_interval(np.arange(len(part), dtype=np.float64),
+                                    lambda idx, c=claim, cols=columns: c.pooled(cols, idx.astype(int)))
+            null = claim.line(part)
+            out.append({
+                "group": group, "condition": condition, "claim": claim.key,
+                "runs": len(part), "value": claim.pooled(part),
+                "low": ci.low, "high": ci.high, "interval": ci.method, "line": null,
+                "verdict": verdict(ci.low, ci.high, null),
+            })
+    return pd.DataFrame(out)
+
+
+def write_outputs(runs: pd.DataFrame, summary: pd.DataFrame, out: Path) -> list[Path]:
+    """Write the runs and summary tables (Parquet + CSV) and the figure into ``out``."""
+    from sim.io import write_csv, write_parquet
+    from sim.viz.claims import claim_map_figure
+    from sim.viz.plots import save_figure
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, table in (("claim_runs", runs), ("claim_map", summary)):
+        written.append(write_parquet(table, out / f"{name}.parquet"))
+        written.append(write_csv(table, out / f"{name}.csv"))
+    fig = claim_map_figure(summary, CLAIMS)
+    written += save_figure(fig, out / "claim_map")
+    return written
+
+
+#: Laptop size of --quick and the validation report: people, days, seeds.
+QUICK_SIZE: tuple[str, ...] = ("people.n=4000",)
+QUICK_SEEDS = 8
+FULL_SEEDS = 20
+
+
+def validation_section(figures_dir: Path, quick: bool = True) -> str:
+    """The claim-map section of ``docs/validation.md`` (runs it, writes the figure)."""
+    calibrated = compose_config(list(BASE))
+    rows = conditions(calibrated, TOP_FACTORS)
+    seeds = range(QUICK_SEEDS if quick else FULL_SEEDS)
+    size = QUICK_SIZE if quick else ()
+    start = time.perf_counter()
+    runs = run_claims(rows, list(seeds), size)
+    elapsed = time.perf_counter() - start
+    summary = summarize(runs)
+    write_outputs(runs, summary, figures_dir)
+    lines = [
+        "## Claim map: when the essay's claims hold",
+        "",
+        f"Calibrated model (`experiment=calibrated`{', ' + ', '.join(size) if size else ''}), "
+        f"seeds 0–{len(seeds) - 1} per condition, 95% intervals over seeds "
+        f"({len(runs)} runs, {elapsed:.0f} s). A claim *holds* where the interval lies above "
+        "its line, *fails* where it lies below, else *undecided*. "
+        "Regenerate: `python -m experiments.claims`.",
+        "",
+        f"![Claim map]({figures_dir.name}/claim_map.png)" if figures_dir.name else "",
+        "",
+        "| Condition | " + " | ".join(c.key for c in CLAIMS) + " |",
+        "|---|" + "---|" * len(CLAIMS),
+    ]
+    for (_, condition), part in summary.groupby(["group", "condition"], sort=False):
+        cells = []
+        for claim in CLAIMS:
+            r = part[part["claim"] == claim.key].iloc[0]
+            cells.append(f"{r['value']:.2f} [{r['low']:.2f}, {r['high']:.2f}] {r['verdict']}")
+        lines.append(f"| {condition} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: run the claim map, write tables and figure, print a summary."""
+    parser = argparse.ArgumentParser(prog="python -m experiments.claims",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="claims", help="output folder (default: claims/)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"laptop size ({' '.join(QUICK_SIZE)}, {QUICK_SEEDS} seeds)")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per condition")
+    parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    args = parser.parse_args(argv)
+    try:
+        if args.seeds is not None and args.seeds < 2:
+            raise ConfigError("--seeds", f"must be at least 2 (an interval needs two runs), "
+                              f"got {args.seeds}")
+        if args.workers < 1:
+            raise ConfigError("--workers", f"must be at least 1, got {args.workers}")
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise ConfigError("--out", f"{out} exists and is not a folder")
+        calibrated = compose_config(list(BASE))
+        seeds = args.seeds or (QUICK_SEEDS if args.quick else FULL_SEEDS)
+        size = QUICK_SIZE if args.quick else ()
+        runs = run_claims(conditions(calibrated, TOP_FACTORS), list(range(seeds)), size,
+                          workers=args.workers)
+        summary = summarize(runs)
+        write_outputs(runs, summary, out)
+    except Exception as exc:  # noqa: BLE001 - bad input and full disks become one line
+        if (line := error_line(exc)) is not None:
+            exit_bad_input(line)
+        if (line := os_error_line(exc, args.out)) is not None:
+            exit_with(line, 1)
+        raise
+    for _, r in summary.iterrows():
+        print(f"{r['condition']:<40} {r['claim']:<13} {r['value']:6.2f} "
+              f"[{r['low']:.2f}, {r['high']:.2f}] vs {r['line']:.2f}: {r['verdict']}")
+    print(f"wrote {out}/claim_map.png, claim_map.csv and claim_runs.csv")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

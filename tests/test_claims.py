@@ -1,0 +1,158 @@
+"""The claim map (experiments.claims) and the validation command (experiments.validate)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments import claims, validate
+from experiments.compose import compose_config
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def people_table() -> pd.DataFrame:
+    # Six people: 0 and 1 large (audience 10, 8), 2..5 small (audience 2, 1, 3, 0).
+    return pd.DataFrame({
+        "is_large": [True, True, False, False, False, False],
+        "audience": [10, 8, 2, 1, 3, 0],
+        "loyalty": [0.2, 0.9, 0.8, 0.1, 0.5, 0.0],
+    })
+
+
+def closures_table() -> pd.DataFrame:
+    # Referrals: by 0 (valuable, worked, 4.0), by 2 (valuable, worked, 2.0), by 2 (valuable,
+    # failed, 0.0), by 3 (not valuable, worked, 1.0); one direct closure (no broker).
+    return pd.DataFrame({
+        "kind": ["referral", "referral", "referral", "referral", "direct"],
+        "broker": [0, 2, 2, 3, -1],
+        "worked": [True, True, False, True, True],
+        "valuable": [True, True, True, False, True],
+        "value": [4.0, 2.0, 5.0, 1.0, 9.0],
+        "realised_value": [4.0, 2.0, 0.0, 1.0, 9.0],
+    })
+
+
+def test_run_components_exact() -> None:
+    c = claims.run_components(people_table(), closures_table())
+    assert c["small_population_share"] == pytest.approx(4 / 6)
+    assert c["valuable_worked"] == 2  # the failed one and the direct one do not count
+    assert c["valuable_worked_small"] == 1
+    assert (c["value_small"], c["audience_small"]) == (3.0, 6.0)
+    assert (c["value_large"], c["audience_large"]) == (4.0, 18.0)
+    # Loyalty median over people with an audience (0.2, 0.9, 0.8, 0.1, 0.5) is 0.5:
+    # loyal 1, 2, 4; the others with an audience: 0, 3.
+    assert (c["value_loyal"], c["audience_loyal"]) == (2.0, 13.0)
+    assert (c["value_other"], c["audience_other"]) == (5.0, 11.0)
+
+
+def test_pooled_is_a_ratio_of_sums_not_a_mean_of_ratios() -> None:
+    runs = pd.DataFrame({"value_small": [1.0, 0.0], "audience_small": [1.0, 9.0],
+                         "value_large": [1.0, 1.0], "audience_large": [1.0, 1.0]})
+    per_follower = next(c for c in claims.CLAIMS if c.key == "per_follower")
+    # (1 / 10) / (2 / 2) = 0.1, where the mean of per-run ratios would be 0.5.
+    assert per_follower.pooled(runs) == pytest.approx(0.1)
+    # Resampled rows, repeats allowed: run 0 twice gives (2 / 2) / (2 / 2).
+    columns = {c: runs[c].to_numpy() for c in runs}
+    assert per_follower.pooled(columns, np.array([0, 0])) == pytest.approx(1.0)
+
+
+def test_verdicts() -> None:
+    assert claims.verdict(1.1, 2.0, 1.0) == "holds"
+    assert claims.verdict(0.2, 0.9, 1.0) == "fails"
+    assert claims.verdict(0.9, 1.1, 1.0) == "undecided"
+    assert claims.verdict(np.nan, 2.0, 1.0) == "undecided"
+
+
+def test_summarize_pools_seeds_with_interval_and_verdict() -> None:
+    rng = np.random.default_rng(0)
+    rows = []
+    for seed in range(6):
+        # Small people broker 95 of every 100 valuable referrals that worked (line 0.9).
+        rows.append({"group": "calibrated", "condition": "calibrated", "seed": seed,
+                     "small_population_share": 0.9, "valuable_worked": 100.0,
+                     "valuable_worked_small": 95.0 + rng.integers(-1, 2),
+                     "value_small": 30.0, "audience_small": 10.0,
+                     "value_large": 10.0, "audience_large": 10.0,
+                     "value_loyal": 5.0, "audience_loyal": 10.0,
+                     "value_other": 10.0, "audience_other": 10.0})
+    table = claims.summarize(pd.DataFrame(rows)).set_index("claim")
+    assert table.loc["small_share", "verdict"] == "holds"
+    assert table.loc["small_majority", "line"] == 0.5
+    assert table.loc["per_follower", "value"] == pytest.approx(3.0)
+    assert table.loc["per_follower", "verdict"] == "holds"
+    assert table.loc["loyal", "value"] == pytest.approx(0.5)
+    assert table.loc["loyal", "verdict"] == "fails"  # all values equal: exact interval 0.5
+
+
+def test_conditions_flip_each_contested_rule_and_move_each_factor() -> None:
+    config = compose_config(["response.know=attention", "trust.enabled=true"])
+    rows = claims.conditions(config, [("response.pass_base", "0.05", "0.2")])
+    labels = [r.label for r in rows]
+    assert labels[0] == "calibrated"
+    assert "response.know=all" in labels and "response.know=attention" not in labels
+    assert "trust.enabled=false" in labels and "trust.enabled=true" not in labels
+    assert "people.budget_audience_exponent=0.5" in labels
+    assert labels[-2:] == ["response.pass_base=0.05", "response.pass_base=0.2"]
+    for row in rows[1:]:
+        compose_config(list(row.overrides))  # every condition is a valid config
+
+
+def test_claims_cli_refuses_bad_arguments_in_one_line(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "experiments.claims", "--seeds", "1",
+                          "--out", str(tmp_path / "x")], cwd=REPO, capture_output=True,
+                         text=True)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "error: --seeds: must be at least 2 (an interval needs two runs), got 1"]
+    assert not (tmp_path / "x").exists()
+
+
+def test_validate_refuses_unknown_section_and_partial_report() -> None:
+    for args, message in ((["--only", "nope", "--out", "x.md"], "unknown section 'nope'"),
+                          (["--only", "claims"], "a partial report must not replace")):
+        out = subprocess.run([sys.executable, "-m", "experiments.validate", *args], cwd=REPO,
+                             capture_output=True, text=True)
+        assert out.returncode == 2
+        assert len(out.stderr.strip().splitlines()) == 1 and message in out.stderr
+
+
+def _fake_section(figures_dir: Path, quick: bool = True) -> str:
+    (figures_dir / "fig.png").write_bytes(b"png")
+    return f"## Fake\n\n![f]({figures_dir.name}/fig.png) quick={quick}\n"
+
+
+def _failing_section(figures_dir: Path, quick: bool = True) -> str:
+    (figures_dir / "half.png").write_bytes(b"partial")
+    raise RuntimeError("section broke")
+
+
+def test_validate_replaces_report_only_when_every_section_succeeds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # validate moves to the project root; restore afterwards
+    good = types.ModuleType("fake_good")
+    good.validation_section = _fake_section
+    bad = types.ModuleType("fake_bad")
+    bad.validation_section = _failing_section
+    monkeypatch.setitem(sys.modules, "fake_good", good)
+    monkeypatch.setitem(sys.modules, "fake_bad", bad)
+    report = tmp_path / "docs" / "validation.md"
+    report.parent.mkdir()
+    monkeypatch.setattr(validate, "SECTIONS", (("good", "fake_good"),))
+    assert validate.main(["--out", str(report)]) == 0
+    text = report.read_text()
+    assert "![f](figures/validation/fig.png) quick=True" in text
+    assert (tmp_path / "docs" / "figures" / "validation" / "fig.png").read_bytes() == b"png"
+
+    monkeypatch.setattr(validate, "SECTIONS", (("good", "fake_good"), ("bad", "fake_bad")))
+    with pytest.raises(RuntimeError, match="section broke"):
+        validate.main(["--out", str(report)])
+    assert report.read_text() == text  # the old report and figures are untouched
+    assert sorted(p.name for p in (tmp_path / "docs" / "figures").iterdir()) == ["validation"]
+    assert not (tmp_path / "docs" / "figures" / "validation" / "half.png").exists()
