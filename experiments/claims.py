@@ -112,8 +112,9 @@ def run_components(people: pd.DataFrame, closures: pd.DataFrame) -> dict[str, fl
     """The sums of one run that the claims pool.
 
     Valuable referrals that worked, realised referral value and audience, by
-    audience class and by audience loyalty. The classes are those of ``sim.measures.quality_metrics`` (large: top
-    ``measures.large_fraction`` by audience; loyal: loyalty at or above the median).
+    audience class and by audience loyalty. The classes are those of
+    ``sim.measures.quality_metrics`` (large: top ``measures.large_fraction`` by
+    audience; loyal: loyalty at or above the median).
     """
     from sim.measures import broker_outcomes, loyal_audience
 
@@ -271,8 +272,10 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
         columns = {c: part[c].to_numpy(np.float64) for c in part.columns
                    if c not in ("group", "condition", "seed")}
         for claim in CLAIMS:
-            ci = bootstrap_interval(np.arange(len(part), dtype=np.float64),
-                                    lambda idx, c=claim, cols=columns: c.pooled(cols, idx.astype(int)))
+            def stat(idx: np.ndarray, c: Claim = claim, cols: dict = columns) -> float:
+                return c.pooled(cols, idx.astype(int))
+
+            ci = bootstrap_interval(np.arange(len(part), dtype=np.float64), stat)
             null = claim.line(part)
             out.append({
                 "group": group, "condition": condition, "claim": claim.key,
