@@ -400,7 +400,9 @@ def cascade_table(config: Config, seeds: Iterable[int], overrides: Overrides = N
         One row per cascade: ``seed`` (the run's root seed), ``source`` (person
         it started from), ``audience`` (the source's followers), ``is_large``
         (source in the top ``measures.large_fraction`` by audience), ``reach``
-        (people reached, the source included).
+        (people reached, the source included) and ``threshold`` (the network's
+        bond-percolation threshold of transmissibility,
+        :func:`sim.percolation.threshold`).
     """
     from sim.run import run
 
@@ -417,6 +419,7 @@ def cascade_table(config: Config, seeds: Iterable[int], overrides: Overrides = N
             "audience": people["audience"].to_numpy(np.int64)[src],
             "is_large": people["is_large"].to_numpy(bool)[src],
             "reach": result.cascades["reach"].to_numpy(np.int64),
+            "threshold": float(result.metrics["theory_threshold"]),
         }))
     return pd.concat(parts, ignore_index=True)
 
@@ -587,11 +590,6 @@ def headline_runs(config: Config, seeds: Iterable[int], overrides: Overrides = N
     return pd.DataFrame(rows, columns=["seed", *metrics, *TOTALS])
 
 
-def _pooled(runs: pd.DataFrame, rows: np.ndarray) -> dict[str, float]:
-    totals = runs.iloc[rows][list(TOTALS)].sum()
-    return class_comparison(*(float(totals[k]) for k in TOTALS))
-
-
 def pooled_comparison(runs: pd.DataFrame, rng: int = 0) -> pd.DataFrame:
     """The small-versus-large comparisons of all seeds' referrals pooled, with intervals.
 
@@ -602,7 +600,7 @@ def pooled_comparison(runs: pd.DataFrame, rng: int = 0) -> pd.DataFrame:
     seeds, :func:`sim.measures.bootstrap_interval`).
 
     Args:
-        runs: Output of :func:`headline_runs`.
+        runs: Output of :func:`headline_runs` (the columns :data:`TOTALS`).
         rng: Seed of the bootstrap.
 
     Returns:
@@ -610,13 +608,18 @@ def pooled_comparison(runs: pd.DataFrame, rng: int = 0) -> pd.DataFrame:
         ``pooled`` (the ratio of the totals), ``ci_low``, ``ci_high``, ``n``
         (runs).
     """
-    index = np.arange(len(runs))
+    totals = runs[list(TOTALS)].to_numpy(np.float64)
+    index = np.arange(len(runs), dtype=np.float64)
     rows = []
     for key in COMPARISONS:
-        def stat(sample: np.ndarray, key: str = key) -> float:
-            return _pooled(runs, np.asarray(sample, np.int64))[key]
+        def stat(sample: np.ndarray, axis: int = -1, key: str = key) -> np.ndarray:
+            # Runs drawn (as row numbers) along ``axis`` -> the comparison of their totals.
+            picked = totals[np.moveaxis(np.asarray(sample), axis, -1).astype(np.int64)]
+            summed = picked.sum(axis=-2)
+            flat = [class_comparison(*row)[key] for row in summed.reshape(-1, len(TOTALS))]
+            return np.asarray(flat, np.float64).reshape(summed.shape[:-1])
 
-        value = stat(index)
+        value = float(stat(index))
         ci = bootstrap_interval(index, stat, rng=rng) if math.isfinite(value) else None
         rows.append({"metric": key, "pooled": value,
                      "ci_low": ci.low if ci else math.nan, "ci_high": ci.high if ci else math.nan,

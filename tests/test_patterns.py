@@ -290,3 +290,89 @@ def test_bitcoin_large_people_broker_more_per_person_small_more_per_follower():
     runs = pt.headline_runs(cfg, range(5))
     assert pt.summarize(pt.small_share_excess(runs))["ci_high"] < -0.05
     assert pt.summarize(runs["per_audience_ratio_small_large"])["ci_low"] > 2.0
+
+
+# --- the report command (experiments.patterns) -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_patterns():
+    """The whole report at the smallest size (300 people, 1-3 seeds a part)."""
+    from experiments import patterns as ep
+
+    sizes = ep.Sizes(onnela_seeds=2, warmup_seeds=1, cascade_seeds=2, n_cascades=60,
+                     real_seeds={"facebook": 2, "bitcoin_otc": 2, "malawi": 2})
+    return ep.measure(ep.compose_config(["people.n=300"]), sizes=sizes)
+
+
+def test_patterns_command_refuses_a_bad_override_before_writing(tmp_path, capsys):
+    from experiments import patterns as ep
+
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exc:
+        ep.main(["--out", str(out), "people.nope=1"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "people.nope" in err and "\n" not in err
+    assert not out.exists()
+
+
+def test_patterns_command_never_writes_into_a_folder_with_files(tmp_path, capsys):
+    from experiments import patterns as ep
+
+    (tmp_path / "mine.txt").write_text("keep me")
+    with pytest.raises(SystemExit) as exc:
+        ep.main(["--out", str(tmp_path)])
+    assert exc.value.code == 2
+    assert "already holds files" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (FACEBOOK.exists() and BITCOIN.exists()), reason="needs ../shared/data")
+def test_patterns_command_writes_tables_figures_and_report(tmp_path, tiny_patterns, capsys):
+    from experiments import patterns as ep
+
+    out = tmp_path / "report"
+    seen = []
+
+    def run(base, quick):
+        seen.append((base.people.n, quick))
+        return tiny_patterns
+
+    assert ep.main(["--out", str(out), "people.n=300"], run=run) == 0
+    assert seen == [(300, True)]
+    names = {p.name for p in out.iterdir()}
+    for table in ("onnela_curves", "onnela_seeds", "cascade_bins", "cascade_summary",
+                  "cascade_ratios", "real_runs", "real_pooled", "summary"):
+        assert {f"{table}.parquet", f"{table}.csv"} <= names
+    assert {"onnela.png", "bakshy.png", "real_networks.png", "patterns.md"} <= names
+    report = (out / "patterns.md").read_text()
+    assert report.startswith("## Published patterns")
+    for figure in ("onnela.png", "bakshy.png", "real_networks.png"):
+        assert f"]({figure})" in report  # links relative to the report's folder
+    seeds = pd.read_parquet(out / "onnela_seeds.parquet")
+    assert set(zip(seeds["network"], seeds["variant"], strict=True)) == {
+        ("default", ""), ("default", "strength_community=0"), ("default", "after warm-up"),
+        ("holme_kim", ""), ("facebook", ""), ("facebook", "after warm-up")}
+    assert seeds.groupby(["network", "variant"]).size().max() == 2
+    runs = pd.read_parquet(out / "real_runs.parquet")
+    assert runs.groupby("network").size().to_dict() == {"facebook": 2, "bitcoin_otc": 2,
+                                                         "malawi": 2}
+    cascades = pd.read_parquet(out / "cascade_ratios.parquet")
+    assert sorted(cascades["transmissibility"].unique()) == [0.02, 0.05, 0.3]
+    assert "Published patterns" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (FACEBOOK.exists() and BITCOIN.exists()), reason="needs ../shared/data")
+def test_validation_section_links_figures_from_docs(tmp_path, monkeypatch, tiny_patterns):
+    from experiments import patterns as ep
+
+    monkeypatch.setattr(ep, "measure", lambda base, quick: tiny_patterns)
+    monkeypatch.setattr(ep, "DOCS", tmp_path / "docs")
+    figures = tmp_path / "docs" / "figures" / "validation"
+    text = ep.validation_section(figures, quick=True, overrides=["people.n=300"])
+    assert text.startswith("## Published patterns")
+    for name in ("onnela", "bakshy", "real_networks"):
+        assert (figures / f"{name}.png").exists()
+        assert f"](figures/validation/{name}.png)" in text
