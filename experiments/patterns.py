@@ -392,8 +392,9 @@ def _onnela_text(seeds: pd.DataFrame) -> list[str]:
         f"- **Holme–Kim**: gap at 90% removed {_ci(hk90)}.",
         f"- **After the warm-up** (ties strengthened and created by use) the gap at 80% on the "
         f"default network is {_ci(warm80)}"
-        + (": weak-first removal now leaves *more* people connected at 80%, because ties made "
-           "and strengthened by closures are bridges." if _side(warm80) < 0 else "."),
+        + (": weak-first removal now leaves *more* people connected at 80%. Closures "
+           "strengthen and create ties across communities too, so after use the strongest "
+           "ties no longer all sit inside communities." if _side(warm80) < 0 else "."),
         "",
     ]
     return text
