@@ -129,6 +129,9 @@ def real_network_config(base: Config, name: str) -> Config:
 
     overrides, _ = REAL_NETWORKS[name]
     network = compose_config(overrides).network
+    if not Path(network.path).is_file():
+        raise ConfigError("network.path", f"{network.path}: no such file (the real networks "
+                          f"of the report live in {DATA})")
     return validate(dataclasses.replace(base, network=network))
 
 
@@ -629,20 +632,20 @@ def main(argv: Sequence[str] | None = None,
     args = parse_args(argv)
     out = args.out or Path("outputs") / "patterns" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     _check_out(out)
-    try:
+    started = time.perf_counter()
+    try:  # bad input (also an unreadable edge list found while measuring): one line, status 2
         base = compose_config(args.overrides)
         for name in REAL_NETWORKS:  # the data files, before minutes of work
             real_network_config(base, name)
-    except Exception as exc:  # bad input: one line, status 2, nothing written
+        if run is None:
+            patterns = measure(base, quick=not args.full, progress=sys.stderr.isatty())
+        else:
+            patterns = run(base, not args.full)
+    except Exception as exc:  # nothing has been written yet
         line = error_line(exc)
         if line is None:
             raise
         _refuse(line)
-    started = time.perf_counter()
-    if run is None:
-        patterns = measure(base, quick=not args.full, progress=sys.stderr.isatty())
-    else:
-        patterns = run(base, not args.full)
     out.mkdir(parents=True, exist_ok=True)
     write_tables(patterns, out)
     figures = write_figures(patterns, out)
@@ -653,7 +656,4 @@ def main(argv: Sequence[str] | None = None,
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except ConfigError as exc:  # pragma: no cover  (main reports these itself)
-        _refuse(f"{exc.key}: {exc.message}")
+    sys.exit(main())

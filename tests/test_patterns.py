@@ -316,6 +316,19 @@ def test_patterns_command_refuses_a_bad_override_before_writing(tmp_path, capsys
     assert not out.exists()
 
 
+def test_patterns_command_refuses_a_missing_edge_list_without_writing(tmp_path, capsys):
+    from experiments import patterns as ep
+
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exc:
+        ep.main(["--out", str(out), "network=edgelist",
+                 f"network.path={tmp_path / 'nowhere.txt'}"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "nowhere.txt" in err and "\n" not in err
+    assert not out.exists()
+
+
 def test_patterns_command_never_writes_into_a_folder_with_files(tmp_path, capsys):
     from experiments import patterns as ep
 
