@@ -135,6 +135,16 @@ def real_network_config(base: Config, name: str) -> Config:
     return validate(dataclasses.replace(base, network=network))
 
 
+#: Variant of the removal curves on the ties a run starts from (the others: a changed
+#: parameter, or "after warm-up").
+START = "initial strengths"
+
+
+def _setting(network: str, variant: str) -> str:
+    """``network`` or ``network, variant`` (the start is the unnamed default)."""
+    return network if variant == START else f"{network}, {variant}"
+
+
 # --- the three parts --------------------------------------------------------------------------
 
 
@@ -166,7 +176,7 @@ class Patterns:
                                                                    sort=False):
             for col in ("weak_first_80", "strong_first_80", "gap_80", "gap_90",
                         "fc_weak_first", "fc_strong_first", "fc_gap"):
-                rows.append({"pattern": "onnela", "setting": f"{network} {variant}".strip(),
+                rows.append({"pattern": "onnela", "setting": _setting(network, variant),
                              "quantity": col, **pt.summarize(part[col])})
         for t, part in self.cascade_ratios.groupby("transmissibility", sort=True):
             for col in ("reach_ratio", "per_follower_ratio", "others_ratio"):
@@ -197,12 +207,12 @@ def onnela_part(base: Config, sizes: Sizes, progress: bool = False
     """
     facebook = real_network_config(base, "facebook")
     jobs: list[tuple[str, str, Config, dict[str, Any], bool, int]] = [
-        ("default", "", base, {}, False, sizes.onnela_seeds),
+        ("default", START, base, {}, False, sizes.onnela_seeds),
         ("default", "strength_community=0", base, {"ties.strength_community": 0.0}, False,
          sizes.onnela_seeds),
         ("default", "after warm-up", base, {}, True, sizes.warmup_seeds),
-        ("holme_kim", "", base, {"network.name": "holme_kim"}, False, sizes.onnela_seeds),
-        ("facebook", "", facebook, {}, False, sizes.onnela_seeds),
+        ("holme_kim", START, base, {"network.name": "holme_kim"}, False, sizes.onnela_seeds),
+        ("facebook", START, facebook, {}, False, sizes.onnela_seeds),
         ("facebook", "after warm-up", facebook, {}, True, sizes.warmup_seeds),
     ]
     curves, seeds = [], []
@@ -300,7 +310,7 @@ def _onnela_panels(curves: pd.DataFrame) -> dict[str, pd.DataFrame]:
     for (network, variant), part in curves.groupby(["network", "variant"], sort=False):
         title = {"default": "default network", "holme_kim": "Holme–Kim",
                  "facebook": "Facebook"}.get(network, network)
-        panels[f"{title}, {variant}" if variant else title] = part
+        panels[_setting(title, variant)] = part
     return panels
 
 
@@ -339,6 +349,16 @@ def _ci(stats: dict[str, float], digits: int = 2) -> str:
     return text
 
 
+def _pooled_ci(row: Any) -> str:
+    """:func:`_ci` of a row of :func:`sim.patterns.pooled_comparison`."""
+    return _ci({"mean": row["pooled"], "ci_low": row["ci_low"], "ci_high": row["ci_high"]})
+
+
+def _row(*cells: Any) -> str:
+    """One row of a markdown table."""
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
 def _side(stats: dict[str, float], null: float = 0.0) -> int:
     """+1 / -1 when the 95% interval lies above / below ``null``, else 0."""
     return excludes((stats["ci_low"], stats["ci_high"]), null)
@@ -357,32 +377,32 @@ def _onnela_text(seeds: pd.DataFrame) -> list[str]:
         return pt.summarize(part[col])
 
     def paired(col: str) -> dict[str, float]:
-        a = seeds[(seeds["network"] == "default") & (seeds["variant"] == "")]
+        a = seeds[(seeds["network"] == "default") & (seeds["variant"] == START)]
         b = seeds[(seeds["network"] == "default")
                   & (seeds["variant"] == "strength_community=0")]
         both = a.merge(b, on="seed", suffixes=("", "_flat"))
         return pt.summarize(both[col] - both[f"{col}_flat"])
 
     sooner = {1: "sooner than", -1: "later than", 0: "no sooner or later (interval spans 0) than"}
-    fb80 = stats("facebook", "", "gap_80")
-    d90 = stats("default", "", "gap_90")
-    dfc = stats("default", "", "fc_gap")
+    fb80 = stats("facebook", START, "gap_80")
+    d90 = stats("default", START, "gap_90")
+    dfc = stats("default", START, "fc_gap")
     collapse = paired("gap_90")
     flat90 = stats("default", "strength_community=0", "gap_90")
     warm80 = stats("default", "after warm-up", "gap_80")
-    hk90 = stats("holme_kim", "", "gap_90")
+    hk90 = stats("holme_kim", START, "gap_90")
     text = [
         "Ties are removed one by one, weakest first or strongest first, and the share of "
         "people left in the largest connected component (LCC) is tracked; the critical "
         "fraction f_c is where Onnela's susceptibility peaks (the network falls apart).",
         "",
         f"- **Facebook** (strengths from neighbourhood overlap, as the model sets them): with "
-        f"80% of ties removed, the LCC holds {_ci(stats('facebook', '', 'weak_first_80'))} of "
-        f"people weakest first and {_ci(stats('facebook', '', 'strong_first_80'))} strongest "
+        f"80% of ties removed, the LCC holds {_ci(stats('facebook', START, 'weak_first_80'))} of "
+        f"people weakest first and {_ci(stats('facebook', START, 'strong_first_80'))} strongest "
         f"first: weak-first removal fragments it {sooner[_side(fb80)]} strong-first removal "
         f"(gap {_ci(fb80)}).",
         f"- **Default network**: the gap at 80% removed is "
-        f"{_ci(stats('default', '', 'gap_80'))}, but weak-first removal reaches its critical "
+        f"{_ci(stats('default', START, 'gap_80'))}, but weak-first removal reaches its critical "
         f"point {sooner[_side(dfc)]} strong-first removal (f_c earlier by {_ci(dfc)}); at 90% "
         f"removed the gap is {_ci(d90)}.",
         f"- **Mechanism**: with `ties.strength_community=0` (bridges between communities as "
@@ -471,11 +491,11 @@ def markdown(patterns: Patterns, figures: dict[str, Path] | None = None,
               "gap at 90% (strong − weak) | f_c weak first | f_c strong first |",
               "|---|---|---|---|---|---|---|"]
     for (network, variant), part in seeds.groupby(["network", "variant"], sort=False):
-        label = NETWORK_LABELS.get(network, network) + (f", {variant}" if variant else "")
+        label = _setting(NETWORK_LABELS.get(network, network), variant)
         cells = [_ci(pt.summarize(part[c])) for c in
                  ("weak_first_80", "strong_first_80", "gap_90", "fc_weak_first",
                   "fc_strong_first")]
-        lines.append(f"| {label} | {part['seed'].nunique()} | " + " | ".join(cells) + " |")
+        lines.append(_row(label, part["seed"].nunique(), *cells))
     lines.append("")
     if figures:
         lines += [f"![Onnela removal curves]({_link(figures['onnela'], link_base)})", ""]
@@ -494,10 +514,9 @@ def markdown(patterns: Patterns, figures: dict[str, Path] | None = None,
               "|---|---|---|---|---|---|"]
     for t, part in ratios.groupby("transmissibility", sort=True):
         n_casc = int((part["n_large"] + part["n_small"]).mean())
-        lines.append(f"| {t:g} | {len(part)} | {n_casc:,} | "
-                     f"{_ci(pt.summarize(part['reach_ratio']))} | "
-                     f"{_ci(pt.summarize(part['per_follower_ratio']))} | "
-                     f"{_ci(pt.summarize(part['others_ratio']))} |")
+        lines.append(_row(f"{t:g}", len(part), f"{n_casc:,}",
+                          *(_ci(pt.summarize(part[c])) for c in
+                            ("reach_ratio", "per_follower_ratio", "others_ratio"))))
     lines.append("")
     if figures:
         lines += [f"![Cascades by seed audience]({_link(figures['bakshy'], link_base)})", ""]
@@ -518,17 +537,11 @@ def markdown(patterns: Patterns, figures: dict[str, Path] | None = None,
         if part.empty:
             continue
         p = pooled[pooled["network"] == name].set_index("metric")
-
-        def cell(key: str, p: pd.DataFrame = p) -> str:
-            row = p.loc[key]
-            return _ci({"mean": row["pooled"], "ci_low": row["ci_low"],
-                        "ci_high": row["ci_high"]})
-
-        lines.append(f"| {label} | {len(part)} | {part['small_population_share'].mean():.2f} | "
-                     f"{cell('small_share_valuable_brokered')} | "
-                     f"{cell('per_audience_ratio_small_large')} | "
-                     f"{cell('per_capita_ratio_large_small')} | "
-                     f"{_ci(pt.summarize(part['n_valuable_brokered']), 1)} |")
+        lines.append(_row(label, len(part), f"{part['small_population_share'].mean():.2f}",
+                          *(_pooled_ci(p.loc[k]) for k in
+                            ("small_share_valuable_brokered", "per_audience_ratio_small_large",
+                             "per_capita_ratio_large_small")),
+                          _ci(pt.summarize(part["n_valuable_brokered"]), 1)))
     lines.append("")
     if figures:
         lines += [f"![Real networks]({_link(figures['real_networks'], link_base)})", ""]
@@ -553,7 +566,7 @@ def summary_text(patterns: Patterns) -> str:
              f"{get('onnela', 'default', 'strong_first_80')}",
              f"  Onnela, gap at 90% on the default network {get('onnela', 'default', 'gap_90')}"
              f", with strength_community=0 "
-             f"{get('onnela', 'default strength_community=0', 'gap_90')}"]
+             f"{get('onnela', 'default, strength_community=0', 'gap_90')}"]
     for t in sorted(patterns.cascade_ratios["transmissibility"].unique()):
         lines.append(f"  Bakshy, T={t:g}: size large/small "
                      f"{get('bakshy', f'T={t:g}', 'reach_ratio')}, others per follower "
@@ -562,12 +575,10 @@ def summary_text(patterns: Patterns) -> str:
     for name in REAL_NETWORKS:
         if (name, "small_share_valuable_brokered") not in pooled.index:
             continue
-        share = pooled.loc[(name, "small_share_valuable_brokered")]
-        ratio = pooled.loc[(name, "per_audience_ratio_small_large")]
         lines.append(f"  {name}: small share of valuable referrals "
-                     f"{_ci({'mean': share['pooled'], **share[['ci_low', 'ci_high']]})}, "
+                     f"{_pooled_ci(pooled.loc[(name, 'small_share_valuable_brokered')])}, "
                      f"per follower small/large "
-                     f"{_ci({'mean': ratio['pooled'], **ratio[['ci_low', 'ci_high']]})}")
+                     f"{_pooled_ci(pooled.loc[(name, 'per_audience_ratio_small_large')])}")
     return "\n".join(lines)
 
 

@@ -365,8 +365,9 @@ def test_patterns_command_writes_tables_figures_and_report(tmp_path, tiny_patter
         assert f"]({figure})" in report  # links relative to the report's folder
     seeds = pd.read_parquet(out / "onnela_seeds.parquet")
     assert set(zip(seeds["network"], seeds["variant"], strict=True)) == {
-        ("default", ""), ("default", "strength_community=0"), ("default", "after warm-up"),
-        ("holme_kim", ""), ("facebook", ""), ("facebook", "after warm-up")}
+        ("default", ep.START), ("default", "strength_community=0"),
+        ("default", "after warm-up"), ("holme_kim", ep.START), ("facebook", ep.START),
+        ("facebook", "after warm-up")}
     assert seeds.groupby(["network", "variant"]).size().max() == 2
     runs = pd.read_parquet(out / "real_runs.parquet")
     assert runs.groupby("network").size().to_dict() == {"facebook": 2, "bitcoin_otc": 2,
