@@ -19,6 +19,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.sparse.csgraph import connected_components
 
 from sim import patterns as pt
 from sim.config import Config, ConfigError, PeopleConfig, from_dict
@@ -59,6 +63,38 @@ def test_equal_strengths_are_removed_in_tie_order():
 def test_removal_curve_rejects_fractions_outside_0_1():
     with pytest.raises(ValueError, match="fractions"):
         pt.removal_curve(5, PATH_U, PATH_V, PATH_W, True, [0.5, 1.2])
+
+
+@st.composite
+def weighted_graphs(draw):
+    n = draw(st.integers(1, 25))
+    pairs = [(a, b) for a in range(n) for b in range(a + 1, n)]
+    chosen = draw(st.lists(st.sampled_from(pairs), unique=True, max_size=60)) if pairs else []
+    w = draw(st.lists(st.sampled_from([0.1, 0.3, 0.5, 0.9]), min_size=len(chosen),
+                      max_size=len(chosen)))
+    u = np.array([a for a, _ in chosen], np.int64)
+    v = np.array([b for _, b in chosen], np.int64)
+    return n, u, v, np.array(w, np.float64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(weighted_graphs(), st.booleans())
+def test_removal_curve_matches_scipy_components_after_every_removal(graph, weakest_first):
+    """After each removal the curve equals the components scipy finds in what is left."""
+    n, u, v, w = graph
+    m = u.size
+    fractions = [r / m for r in range(m + 1)] if m else [0.0, 1.0]
+    curve = pt.removal_curve(n, u, v, w, weakest_first, fractions)
+    order = pt.removal_order(w, weakest_first)
+    for row in curve.itertuples():
+        kept = order[row.ties_removed:]
+        adjacency = scipy.sparse.coo_matrix((np.ones(kept.size), (u[kept], v[kept])),
+                                            shape=(n, n))
+        _, labels = connected_components(adjacency, directed=False)
+        sizes = np.sort(np.bincount(labels))[::-1]
+        assert row.lcc_fraction == pytest.approx(sizes[0] / n)
+        assert row.susceptibility == pytest.approx(float((sizes[1:] ** 2).sum()) / n)
+    assert np.all(np.diff(curve["lcc_fraction"].to_numpy()) <= 1e-12)  # never grows
 
 
 # --- two triangles joined by one weak bridge (Onnela's picture) -------------------------------
