@@ -42,8 +42,8 @@ Overrides = Mapping[str, Any] | Sequence[str] | None
 #: Shares of ties removed at which removal curves are reported by default.
 DEFAULT_FRACTIONS = np.round(np.linspace(0.0, 1.0, 101), 10)
 
-#: Share of ties removed at which the two removal orders are compared (Onnela's figure 3
-#: shows the weak-first curve collapsing near 0.8 on the phone network).
+#: Share of ties removed at which the two removal orders are compared (the comparison
+#: issue 12 quotes; the critical fractions of :func:`critical_fractions` need no choice).
 ONNELA_AT = 0.8
 
 
