@@ -442,6 +442,29 @@ def _bakshy_text(ratios: pd.DataFrame) -> list[str]:
     return text
 
 
+def _bin_table(summary: pd.DataFrame) -> list[str]:
+    """Audience bins as rows, each transmissibility's size and others per follower as columns."""
+    ts = sorted(summary["transmissibility"].unique())
+    head = ["seed audience",
+            *(f"T = {t:g}: {q}" for t in ts for q in ("size", "others / follower"))]
+    lines = [_row(*head), _row(*["---"] * len(head))]
+    for (lo, hi), part in summary.groupby(["bin_low", "bin_high"], sort=True):
+        by_t = part.set_index("transmissibility")
+        cells = []
+        for t in ts:
+            if t not in by_t.index:
+                cells += ["", ""]
+                continue
+            row = by_t.loc[t]
+            cells += [_ci({"mean": row["reach"], "ci_low": row["reach_low"],
+                           "ci_high": row["reach_high"]}, 1),
+                      _ci({"mean": row["others_per_follower"],
+                           "ci_low": row["others_per_follower_low"],
+                           "ci_high": row["others_per_follower_high"]})]
+        lines.append(_row(f"{lo:g}–{hi - 1:g}", *cells))
+    return lines
+
+
 def _real_text(runs: pd.DataFrame, pooled: pd.DataFrame) -> list[str]:
     text = []
     for name, (_, label) in REAL_NETWORKS.items():
@@ -517,6 +540,8 @@ def markdown(patterns: Patterns, figures: dict[str, Path] | None = None,
         lines.append(_row(f"{t:g}", len(part), f"{n_casc:,}",
                           *(_ci(pt.summarize(part[c])) for c in
                             ("reach_ratio", "per_follower_ratio", "others_ratio"))))
+    lines += ["", "Per audience bin (mean size; other people reached per follower):", ""]
+    lines += _bin_table(patterns.cascade_summary)
     lines.append("")
     if figures:
         lines += [f"![Cascades by seed audience]({_link(figures['bakshy'], link_base)})", ""]
