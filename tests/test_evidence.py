@@ -104,7 +104,8 @@ def test_g_statistic_by_hand():
     g = 2 * (9 * math.log(0.5) + 30 * math.log(30 / 18) + 15 * math.log(15 / 18))
     assert ev.g_statistic(ev.GRANOVETTER_TIE, np.array([1, 1, 1]) / 3) == pytest.approx(g)
     # Shares equal to the data's proportions: no distance, p = 1.
-    assert ev.g_statistic(ev.GRANOVETTER_TIE, ev.GRANOVETTER_TIE / 54) == pytest.approx(0, abs=1e-12)
+    same = ev.g_statistic(ev.GRANOVETTER_TIE, ev.GRANOVETTER_TIE / 54)
+    assert same == pytest.approx(0, abs=1e-12)
     assert ev.g_test(ev.GRANOVETTER_TIE, ev.GRANOVETTER_TIE)[1:] == (2, pytest.approx(1.0))
     # A category the model never fills is floored at 1e-3 (then renormalised).
     s = np.array([1.0, 1e-3, 1e-3]) / 1.002
@@ -195,7 +196,8 @@ def test_measure_is_reproducible_and_tidy():
     pd.testing.assert_frame_equal(a, b)
     assert list(a["seed"]) == [3, 3, 4, 4] and list(a["mapping"]) == ["village", "observed"] * 2
     assert (a["n_worked"] > 0).all()
-    np.testing.assert_allclose(a[["share_often", "share_occasionally", "share_rarely"]].sum(axis=1), 1)
+    shares = a[["share_often", "share_occasionally", "share_rarely"]]
+    np.testing.assert_allclose(shares.sum(axis=1), 1)
     s = ev.summarise(a)
     assert set(s["quantity"]) == set(ev.SUMMARY_COLUMNS) and (s["seeds"] == "3,4").all()
     with pytest.raises(ValueError, match="referral"):
