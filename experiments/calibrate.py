@@ -5,8 +5,8 @@ Fits the parameters in :data:`sim.evidence.CALIBRATED` (search ranges in
 (:mod:`sim.evidence`) averaged over several seeds, with Optuna's TPE sampler (the
 current release, used directly: its Hydra sweeper plugin pins Optuna < 3)::
 
-    python -m experiments.calibrate                       # 120 trials into calibration/
-    python -m experiments.calibrate --trials 200          # the same study, 80 more trials
+    python -m experiments.calibrate                       # 150 trials into calibration/
+    python -m experiments.calibrate --trials 200          # the same study, 50 more trials
     python -m experiments.calibrate --out my_calibration --seeds 0,1,2,3 --workers 2
     python -m experiments.calibrate --write-experiment     # also conf/experiment/calibrated.yaml
 
@@ -38,6 +38,7 @@ import contextlib
 import fcntl
 import math
 import multiprocessing
+import signal
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -64,12 +65,21 @@ EMPTY_PENALTY = 1000.0
 DIGITS = 3
 #: Seeds of the before/after check: never used by the fit.
 CHECK_SEEDS = tuple(range(100, 105))
-#: The study's settings that must match when it is resumed.
-STUDY_KEYS = ("seeds", "people", "days", "warmup_days", "mapping", "sampler_seed")
+#: Exit statuses after Ctrl-C and SIGTERM (128 + the signal), as the shell reports them.
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 class BadArgumentError(Exception):
     """A command-line value the command cannot use (one line, exit 2)."""
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived (raised in the main thread, like KeyboardInterrupt for Ctrl-C)."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -106,8 +116,8 @@ def parser() -> argparse.ArgumentParser:
                             "(Optuna TPE, resumable SQLite study).")
     p.add_argument("--out", default="calibration", type=Path,
                    help="folder of the study and its outputs (default calibration/)")
-    p.add_argument("--trials", type=_positive, default=120,
-                   help="finished trials the study should hold (default 120)")
+    p.add_argument("--trials", type=_positive, default=150,
+                   help="finished trials the study should hold (default 150)")
     p.add_argument("--seeds", type=_seed_list, default=(0, 1, 2),
                    help="seeds each trial averages over (default 0,1,2)")
     p.add_argument("--check-seeds", type=_seed_list, default=CHECK_SEEDS,
@@ -127,6 +137,17 @@ def parser() -> argparse.ArgumentParser:
                    help=f"also write {EXPERIMENT_FILE.relative_to(EXPERIMENT_FILE.parents[2])}")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
+
+
+def search_space_text() -> str:
+    """The search space in one line (a study made over another space is not resumed)."""
+    parts = []
+    for key, spec in ev.SEARCH_SPACE.items():
+        if spec.choices:
+            parts.append(f"{key} in {{{', '.join(str(c) for c in spec.choices)}}}")
+        else:
+            parts.append(f"{key} in [{spec.low:g}, {spec.high:g}]{' log' if spec.log else ''}")
+    return "; ".join(parts)
 
 
 def base_config(people: int, days: int, warmup_days: int) -> Config:
@@ -452,6 +473,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status."""
     args = parser().parse_args(argv)
     started = time.perf_counter()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         if args.warmup_days < 0:
             raise BadArgumentError(f"--warmup-days: must be a whole number >= 0, got "
@@ -462,7 +484,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         mapping = ev.MAPPINGS[args.mapping]
         settings = {"seeds": list(args.seeds), "people": args.people, "days": args.days,
                     "warmup_days": args.warmup_days, "mapping": args.mapping,
-                    "sampler_seed": args.sampler_seed}
+                    "sampler_seed": args.sampler_seed, "space": search_space_text()}
         defaults = {k: flatten(Config())[k] for k in ev.CALIBRATED}
         with locked(args.out):
             study = open_study(args.out, settings, args.sampler_seed, defaults)
@@ -481,6 +503,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 written.append(write_text(yaml_text, EXPERIMENT_FILE))
     except (BadArgumentError, ConfigError) as exc:
         exit_bad_input(str(exc))
+    except (KeyboardInterrupt, _Terminated) as exc:
+        ctrl_c = isinstance(exc, KeyboardInterrupt)
+        print(f"{'interrupted' if ctrl_c else 'terminated (SIGTERM)'}: finished trials are "
+              f"kept in {args.out / STUDY_FILE}; the same command continues the study",
+              file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED if ctrl_c else EXIT_TERMINATED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print(summary_text(summary, per_seed, deltas(values), ran, _n_complete(study),
                        time.perf_counter() - started, written))
     return 0

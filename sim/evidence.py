@@ -454,6 +454,10 @@ SEARCH_SPACE: dict[str, SearchRange] = {
     "ties.strength_community": SearchRange(0.0, 3.0,
                                            why="from no gap between bridges and inside ties "
                                                "to twice the default"),
+    "ties.strength_noise": SearchRange(0.5, 6.0,
+                                       why="spread of strength among ties of equal overlap "
+                                           "(no source): the rank classes measure exactly "
+                                           "this spread"),
 }
 #: Dotted keys of the parameters calibrated to Granovetter's tables (docs/model.md
 #: §Calibration); every other parameter keeps its source.
