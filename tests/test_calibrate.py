@@ -167,3 +167,27 @@ def test_validation_section(tmp_path):
     assert (tmp_path / "validation" / "granovetter.png").exists()
     assert "granovetter.png)" in text
     assert not math.isnan(float(text.split("falls from ")[1].split(" ")[0]))
+
+
+def test_ctrl_c_keeps_the_study(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "cal"
+    real = calibrate.ev.measure
+    calls = []
+
+    def measure_then_ctrl_c(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(calibrate.ev, "measure", measure_then_ctrl_c)
+    status, stdout, stderr = run(capsys, "--out", str(out), "--trials", "3", *TINY)
+    assert status == 130 and stdout == ""
+    assert stderr == (f"interrupted: finished trials are kept in {out / 'study.db'}; the same "
+                      "command continues the study\n")
+    assert [t.state for t in trials(out)][0] == TrialState.COMPLETE
+    monkeypatch.setattr(calibrate.ev, "measure", real)
+    status, stdout, _ = run(capsys, "--out", str(out), "--trials", "3", *TINY)
+    assert status == 0 and "3 in the study" in stdout
+    complete = [t for t in trials(out) if t.state == TrialState.COMPLETE]
+    assert len(complete) == 3 and complete[0].number == 0
