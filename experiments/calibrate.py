@@ -132,6 +132,9 @@ def parser() -> argparse.ArgumentParser:
                    help="warm-up days per run (default the model's default)")
     p.add_argument("--mapping", choices=tuple(ev.MAPPINGS), default="village",
                    help="how often/occasionally/rarely map to tie ranks (default village)")
+    p.add_argument("--fix", action="append", default=[], metavar="KEY=VALUE",
+                   help="keep a calibrated parameter at VALUE instead of searching it "
+                        "(repeatable), e.g. --fix response.know=attention")
     p.add_argument("--sampler-seed", type=int, default=0, help="seed of the TPE sampler")
     p.add_argument("--write-experiment", action="store_true",
                    help=f"also write {EXPERIMENT_FILE.relative_to(EXPERIMENT_FILE.parents[2])}")
@@ -139,15 +142,32 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def search_space_text() -> str:
+def search_space_text(fixed: Mapping[str, Any] = {}) -> str:  # noqa: B006  (read only)
     """The search space in one line (a study made over another space is not resumed)."""
-    parts = []
+    parts = [f"{key} = {value}" for key, value in fixed.items()]
     for key, spec in ev.SEARCH_SPACE.items():
+        if key in fixed:
+            continue
         if spec.choices:
             parts.append(f"{key} in {{{', '.join(str(c) for c in spec.choices)}}}")
         else:
             parts.append(f"{key} in [{spec.low:g}, {spec.high:g}]{' log' if spec.log else ''}")
     return "; ".join(parts)
+
+
+def fixed_values(items: Sequence[str]) -> dict[str, Any]:
+    """``--fix KEY=VALUE`` items as values (checked: a calibrated key, a valid value)."""
+    import yaml
+
+    fixed: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or key not in ev.SEARCH_SPACE:
+            raise BadArgumentError(f"--fix: {item!r} must be KEY=VALUE with KEY one of "
+                                   f"{', '.join(ev.CALIBRATED)}")
+        fixed[key] = yaml.safe_load(text)
+    ev.with_values(Config(), fixed)  # ConfigError names the key
+    return fixed
 
 
 def base_config(people: int, days: int, warmup_days: int) -> Config:
@@ -167,10 +187,12 @@ def _round(value: Any) -> Any:
     return float(f"{float(value):.{DIGITS}g}")
 
 
-def suggest(trial: Any) -> dict[str, Any]:
-    """Draw one point of :data:`sim.evidence.SEARCH_SPACE` (rounded as the file keeps it)."""
+def suggest(trial: Any, fixed: Sequence[str] = ()) -> dict[str, Any]:
+    """Draw one point of :data:`sim.evidence.SEARCH_SPACE`, but for the ``fixed`` keys."""
     values = {}
     for key, spec in ev.SEARCH_SPACE.items():
+        if key in fixed:
+            continue
         if spec.choices:
             values[key] = trial.suggest_categorical(key, list(spec.choices))
         else:
@@ -183,11 +205,15 @@ def rounded(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _round(v) for k, v in values.items()}
 
 
-def objective_for(base: Config, seeds: Sequence[int], mapping: ev.ClassShares) -> Any:
-    """The trial objective: mean distance over ``seeds`` of ``base`` with the trial's values."""
+def objective_for(base: Config, seeds: Sequence[int], mapping: ev.ClassShares,
+                  fixed: Sequence[str] = ()) -> Any:
+    """The trial objective: mean distance over ``seeds`` of ``base`` with the trial's values.
+
+    ``fixed`` keys are not searched (``base`` holds their values).
+    """
 
     def objective(trial: Any) -> float:
-        values = suggest(trial)
+        values = suggest(trial, fixed)
         per_seed = ev.measure(ev.with_values(base, values), seeds, [mapping])
         for col in ("g_tie", "g_chain", "n_worked"):
             trial.set_user_attr(col, float(per_seed[col].mean()))
@@ -250,7 +276,8 @@ def _n_complete(study: Any) -> int:
 
 
 def _worker(out: str, settings: dict[str, Any], sampler_seed: int, target: int,
-            base: Config, seeds: tuple[int, ...], mapping: ev.ClassShares) -> None:
+            base: Config, seeds: tuple[int, ...], mapping: ev.ClassShares,
+            fixed: tuple[str, ...]) -> None:
     """A second (third, ...) process on the same study."""
     import optuna
     from optuna.study import MaxTrialsCallback
@@ -262,13 +289,13 @@ def _worker(out: str, settings: dict[str, Any], sampler_seed: int, target: int,
                                   seed=sampler_seed, n_startup_trials=20, multivariate=True))
     if _n_complete(study) >= target:
         return
-    study.optimize(objective_for(base, seeds, mapping), n_trials=target,
+    study.optimize(objective_for(base, seeds, mapping, fixed), n_trials=target,
                    callbacks=[MaxTrialsCallback(target, states=(TrialState.COMPLETE,))])
 
 
 def optimise(study: Any, out: Path, settings: dict[str, Any], sampler_seed: int,
              target: int, base: Config, seeds: tuple[int, ...], mapping: ev.ClassShares,
-             workers: int, progress: bool) -> int:
+             workers: int, progress: bool, fixed: tuple[str, ...] = ()) -> int:
     """Run trials until the study holds ``target`` finished ones; return how many ran now."""
     from optuna.study import MaxTrialsCallback
     from optuna.trial import TrialState
@@ -289,11 +316,11 @@ def optimise(study: Any, out: Path, settings: dict[str, Any], sampler_seed: int,
     ctx = multiprocessing.get_context("spawn")
     for k in range(1, workers):
         proc = ctx.Process(target=_worker, args=(str(out), settings, sampler_seed + k, target,
-                                                 base, seeds, mapping), daemon=True)
+                                                 base, seeds, mapping, fixed), daemon=True)
         proc.start()
         extra.append(proc)
     try:
-        study.optimize(objective_for(base, seeds, mapping), n_trials=target - before,
+        study.optimize(objective_for(base, seeds, mapping, fixed), n_trials=target - before,
                        callbacks=[MaxTrialsCallback(target, states=(TrialState.COMPLETE,)),
                                   tick])
         for proc in extra:
@@ -481,16 +508,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.out.exists() and not args.out.is_dir():
             raise BadArgumentError(f"--out: {args.out} is a file, not a folder")
         base = base_config(args.people, args.days, args.warmup_days)
+        fixed = fixed_values(args.fix)
         mapping = ev.MAPPINGS[args.mapping]
         settings = {"seeds": list(args.seeds), "people": args.people, "days": args.days,
                     "warmup_days": args.warmup_days, "mapping": args.mapping,
-                    "sampler_seed": args.sampler_seed, "space": search_space_text()}
-        defaults = {k: flatten(Config())[k] for k in ev.CALIBRATED}
+                    "sampler_seed": args.sampler_seed, "space": search_space_text(fixed)}
+        defaults = {k: flatten(Config())[k] for k in ev.CALIBRATED if k not in fixed}
+        fit_base = ev.with_values(base, fixed)
         with locked(args.out):
             study = open_study(args.out, settings, args.sampler_seed, defaults)
-            ran = optimise(study, args.out, settings, args.sampler_seed, args.trials, base,
-                           tuple(args.seeds), mapping, args.workers, not args.no_progress)
-            values = rounded(study.best_params)
+            ran = optimise(study, args.out, settings, args.sampler_seed, args.trials, fit_base,
+                           tuple(args.seeds), mapping, args.workers, not args.no_progress,
+                           tuple(fixed))
+            values = {**fixed, **rounded(study.best_params)}
             per_seed = before_after(base, values, args.check_seeds, not args.no_progress)
             summary = summary_table(per_seed)
             command = "python -m experiments.calibrate " + " ".join(

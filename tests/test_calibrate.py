@@ -50,6 +50,11 @@ def trials(folder: Path) -> list[optuna.trial.FrozenTrial]:
     (["--mapping", "nope"], "error: argument --mapping: invalid choice: 'nope'"),
     (["--warmup-days", "-1"], "error: --warmup-days: must be a whole number >= 0, got -1"),
     (["--bogus"], "error: unrecognized arguments: --bogus"),
+    (["--fix", "seed=3"], "error: --fix: 'seed=3' must be KEY=VALUE with KEY one of "
+                          "response.know, needs.seeker_reposts,"),
+    (["--fix", "response.know"], "error: --fix: 'response.know' must be KEY=VALUE"),
+    (["--fix", "response.know=some"], "error: response.know: must be one of all, attention; "
+                                      "got 'some'"),
 ])
 def test_bad_arguments_one_line_exit_2_nothing_written(tmp_path, capsys, args, message):
     out = tmp_path / "study"
@@ -191,3 +196,19 @@ def test_ctrl_c_keeps_the_study(tmp_path, capsys, monkeypatch):
     assert status == 0 and "3 in the study" in stdout
     complete = [t for t in trials(out) if t.state == TrialState.COMPLETE]
     assert len(complete) == 3 and complete[0].number == 0
+
+
+def test_fixed_parameters_are_not_searched(tmp_path, capsys):
+    out = tmp_path / "cal"
+    status, stdout, _ = run(capsys, "--out", str(out), "--trials", "2", "--fix",
+                            "response.know=all", "--fix", "trust.exponent=0.7", *TINY)
+    assert status == 0
+    for t in trials(out):
+        assert "response.know" not in t.params and "trust.exponent" not in t.params
+        assert len(t.params) == len(ev.CALIBRATED) - 2
+    written = calibrate.read_experiment(out / "calibrated.yaml")
+    assert (written["response.know"], written["trust.exponent"]) == ("all", 0.7)
+    assert "response.know=all, trust.exponent=0.7" in stdout
+    # The same folder without the fixes is another search space: refused.
+    status, _, stderr = run(capsys, "--out", str(out), "--trials", "2", *TINY)
+    assert status == 2 and "this study was made with space" in stderr
