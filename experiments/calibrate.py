@@ -475,7 +475,7 @@ def _header(n_trials: int, seeds: Sequence[int], base: Config, mapping: str,
         f"Distance G_tie + G_chain on check seeds {','.join(map(str, check_seeds))}, mean "
         "[95% interval]:",
         f"  defaults {fmt_ci(before)} -> calibrated {fmt_ci(after)}",
-        "Only the values that differ from the defaults:",
+        "Only the values that differ from the defaults. Run it by this file's name, e.g.",
         "  python -m experiments.run experiment=calibrated",
     ]
 
@@ -523,8 +523,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             values = {**fixed, **rounded(study.best_params)}
             per_seed = before_after(base, values, args.check_seeds, not args.no_progress)
             summary = summary_table(per_seed)
-            command = "python -m experiments.calibrate " + " ".join(
-                sys.argv[1:] if argv is None else argv)
+            command = "python -m experiments.calibrate " + " ".join(  # as it affects results
+                a for a in (sys.argv[1:] if argv is None else argv) if a != "--no-progress")
             header = _header(_n_complete(study), args.seeds, base, args.mapping, summary,
                              args.check_seeds, command.strip())
             yaml_text = experiment_yaml(values, header)

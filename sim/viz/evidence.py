@@ -62,10 +62,10 @@ def granovetter_figure(per_seed: pd.DataFrame, mapping: str = "village") -> Figu
     configs = [c for c in ("before", "after", "model") if c in set(rows["config"])]
     panels = [
         ("The tie help came over", ev.TIE_CLASSES, [f"share_{c}" for c in ev.TIE_CLASSES],
-         ev.GRANOVETTER_TIE, "how often the contact was seen"),
+         ev.GRANOVETTER_TIE, "how often the contact was seen (data N = 54)"),
         ("Intermediaries on the chain", ev.CHAIN_CLASSES,
          [f"share_inter_{c.replace('+', 'plus')}" for c in ev.CHAIN_CLASSES],
-         ev.GRANOVETTER_CHAIN, "intermediaries"),
+         ev.GRANOVETTER_CHAIN, "intermediaries (data N = 64)"),
     ]
     with apply_style():
         fig = Figure(figsize=(13, 5.5), layout="constrained")
@@ -78,7 +78,7 @@ def granovetter_figure(per_seed: pd.DataFrame, mapping: str = "village") -> Figu
             low, high = wilson(counts)
             ax.bar(x - 0.4 + width / 2, share, width, color=BAR_COLORS["Granovetter 1973"],
                    yerr=[share - low, high - share], capsize=4,
-                   label=f"Granovetter 1973 (N = {counts.sum()})")
+                   label="Granovetter 1973")
             for k, config in enumerate(configs, start=1):
                 sub = rows[rows["config"] == config]
                 mean, err = _model_bars(sub, cols)
