@@ -153,25 +153,37 @@ def test_rounded_keeps_three_digits():
         "a": 0.123, "b": 12300.0, "c": True, "d": "all", "e": 0.0}
 
 
-def test_committed_experiment_composes():
-    values = calibrate.read_experiment()
+@pytest.mark.parametrize("path", [calibrate.EXPERIMENT_FILE, calibrate.RULES_AT_DEFAULTS_FILE])
+def test_committed_experiments_compose(path):
+    values = calibrate.read_experiment(path)
     assert values and set(values) <= set(ev.CALIBRATED)
-    text = calibrate.EXPERIMENT_FILE.read_text()
+    text = path.read_text()
     assert text.startswith("# @package _global_\n# Calibrated to Granovetter (1973)")
+    assert "150 trials" in text if path == calibrate.EXPERIMENT_FILE else "--fix" in text
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        composed = validate(to_config(compose("config", overrides=["experiment=calibrated"])))
+        composed = validate(to_config(compose("config",
+                                              overrides=[f"experiment={path.stem}"])))
     assert composed == ev.with_values(Config(), values)
     assert composed != Config()
+
+
+def test_rules_at_defaults_keeps_the_contested_rules():
+    values = calibrate.read_experiment(calibrate.RULES_AT_DEFAULTS_FILE)
+    for key in ("response.know", "needs.seeker_reposts", "people.budget_audience_exponent"):
+        assert key not in values
 
 
 @pytest.mark.slow
 def test_validation_section(tmp_path):
     text = calibrate.validation_section(tmp_path / "validation", quick=True)
     assert text.startswith("## Calibration to Granovetter (1973)\n")
-    assert "| village | defaults |" in text and "| village | calibrated |" in text
+    assert "| village | defaults |" in text
+    assert "| village | `experiment=calibrated` |" in text
+    assert "| village | `experiment=calibrated_rules_at_defaults` |" in text
     assert (tmp_path / "validation" / "granovetter.png").exists()
     assert "granovetter.png)" in text
-    assert not math.isnan(float(text.split("falls from ")[1].split(" ")[0]))
+    distances = text.split("village mapping) is ")[1].split(" at the defaults")[0]
+    assert not math.isnan(float(distances.split(" ")[0]))
 
 
 def test_ctrl_c_keeps_the_study(tmp_path, capsys, monkeypatch):

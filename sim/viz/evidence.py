@@ -18,10 +18,13 @@ from sim import evidence as ev
 from sim.measures import bootstrap_interval
 from sim.viz.plots import COLORS, OKABE_ITO, apply_style
 
-#: Bar colours: data grey, the defaults orange, calibrated blue.
+#: Bar colours: data grey, the defaults orange, calibrated blue, further configs after.
 BAR_COLORS = {"Granovetter 1973": COLORS["population"], "before": OKABE_ITO["orange"],
-              "after": OKABE_ITO["blue"], "model": OKABE_ITO["blue"]}
-LABELS = {"before": "model, defaults", "after": "model, calibrated", "model": "model"}
+              "after": OKABE_ITO["blue"], "model": OKABE_ITO["blue"],
+              "rules_at_defaults": OKABE_ITO["bluish_green"]}
+OTHER_COLORS = (OKABE_ITO["reddish_purple"], OKABE_ITO["sky_blue"], OKABE_ITO["vermillion"])
+LABELS = {"before": "model, defaults", "after": "model, calibrated", "model": "model",
+          "rules_at_defaults": "model, calibrated, contested rules at defaults"}
 
 
 def wilson(counts: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -49,17 +52,21 @@ def granovetter_figure(per_seed: pd.DataFrame, mapping: str = "village") -> Figu
     """Model vs Granovetter bars with intervals, one panel per table.
 
     Args:
-        per_seed: Rows of :func:`sim.evidence.measure` (a ``config`` column with
-            ``before`` / ``after`` draws both; without it one model).
+        per_seed: Rows of :func:`sim.evidence.measure`, with a ``config`` column naming
+            each configuration (``before`` = defaults, ``after`` = calibrated,
+            ``rules_at_defaults``, or any name: one bar each, in order of appearance);
+            without it, one model.
         mapping: Which mapping's rows to draw.
 
     Returns:
-        The figure (two panels, 13 x 5.5 inches).
+        The figure (two panels and a legend below, 13 x 6.5 inches).
     """
     rows = per_seed[per_seed["mapping"] == mapping]
     if "config" not in rows.columns:
         rows = rows.assign(config="model")
-    configs = [c for c in ("before", "after", "model") if c in set(rows["config"])]
+    configs = list(dict.fromkeys(rows["config"]))  # in order of appearance
+    others = iter(OTHER_COLORS * len(configs))
+    colors = {c: BAR_COLORS.get(c) or next(others) for c in configs}
     panels = [
         ("The tie help came over", ev.TIE_CLASSES, [f"share_{c}" for c in ev.TIE_CLASSES],
          ev.GRANOVETTER_TIE, "how often the contact was seen (data N = 54)"),
@@ -68,10 +75,10 @@ def granovetter_figure(per_seed: pd.DataFrame, mapping: str = "village") -> Figu
          ev.GRANOVETTER_CHAIN, "intermediaries (data N = 64)"),
     ]
     with apply_style():
-        fig = Figure(figsize=(13, 5.5), layout="constrained")
+        fig = Figure(figsize=(13, 6.5), layout="constrained")
         axes = fig.subplots(1, 2)
         n_bars = 1 + len(configs)
-        width = 0.8 / n_bars
+        width = 0.84 / n_bars
         for ax, (title, cats, cols, counts, xlabel) in zip(axes, panels, strict=True):
             x = np.arange(len(cats))
             share = counts / counts.sum()
@@ -82,15 +89,16 @@ def granovetter_figure(per_seed: pd.DataFrame, mapping: str = "village") -> Figu
             for k, config in enumerate(configs, start=1):
                 sub = rows[rows["config"] == config]
                 mean, err = _model_bars(sub, cols)
-                ax.bar(x - 0.4 + width * (k + 0.5), mean, width, color=BAR_COLORS[config],
+                ax.bar(x - 0.4 + width * (k + 0.5), mean, width, color=colors[config],
                        yerr=err, capsize=4,
-                       label=f"{LABELS[config]} ({sub['seed'].nunique()} seeds)")
+                       label=f"{LABELS.get(config, config)} ({sub['seed'].nunique()} seeds)")
             ax.set_xticks(x, list(cats))
             ax.set_xlabel(xlabel)
             ax.set_ylabel("share")
             ax.set_ylim(0, 1)
             ax.set_title(title)
-        axes[0].legend(loc="upper left")
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=2)
         fig.suptitle(f"Model vs data (95% intervals; tie classes by rank, {mapping} mapping)",
                      fontsize=16)
     return fig
