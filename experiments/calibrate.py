@@ -20,7 +20,8 @@ same folder is refused (use another ``--out``).
 Trials run in the given order and are byte-reproducible for a seed list and sampler
 seed with one worker. With ``--workers 2`` two processes share the study: faster,
 but which trial sees which history depends on timing, so the trial sequence (not
-each trial's value for its parameters) differs between runs. A resumed study does
+each trial's value for its parameters) differs between runs, and the study may end a
+trial or so past ``--trials`` (each worker finishes the trial it started). A resumed study does
 not replay the sampler's random stream either.
 
 Outputs in ``OUT`` (nothing outside it unless ``--write-experiment``): ``trials``
