@@ -21,8 +21,8 @@ Trials run in the given order and are byte-reproducible for a seed list and samp
 seed with one worker. With ``--workers 2`` two processes share the study: faster,
 but which trial sees which history depends on timing, so the trial sequence (not
 each trial's value for its parameters) differs between runs, and the study may end a
-trial or so past ``--trials`` (each worker finishes the trial it started). A resumed study does
-not replay the sampler's random stream either.
+trial or so past ``--trials`` (each worker finishes the trial it started). A resumed
+study does not replay the sampler's random stream either.
 
 Outputs in ``OUT`` (nothing outside it unless ``--write-experiment``): ``trials``
 (CSV + Parquet, one row per trial), ``distances`` (per seed and mapping, before =
@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.errors import exit_bad_input
+from experiments.errors import EXIT_FAILED, exit_bad_input, exit_with, os_error_line
 from sim import evidence as ev
 from sim.config import Config, ConfigError, flatten, validate
 from sim.io import write_csv, write_parquet, write_text
@@ -541,6 +541,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 written.append(write_text(yaml_text, EXPERIMENT_FILE))
     except (BadArgumentError, ConfigError) as exc:
         exit_bad_input(str(exc))
+    except OSError as exc:  # a full disk, a folder that cannot be written: one line, exit 1
+        line = os_error_line(exc, args.out)
+        if line is None:
+            raise
+        exit_with(line, EXIT_FAILED)
     except (KeyboardInterrupt, _Terminated) as exc:
         ctrl_c = isinstance(exc, KeyboardInterrupt)
         print(f"{'interrupted' if ctrl_c else 'terminated (SIGTERM)'}: finished trials are "

@@ -224,3 +224,12 @@ def test_fixed_parameters_are_not_searched(tmp_path, capsys):
     # The same folder without the fixes is another search space: refused.
     status, _, stderr = run(capsys, "--out", str(out), "--trials", "2", *TINY)
     assert status == 2 and "this study was made with space" in stderr
+
+
+def test_out_through_a_file_one_line_exit_1(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("mine")
+    status, stdout, stderr = run(capsys, "--out", str(blocker / "cal"), *TINY)
+    assert status == 1 and stdout == ""
+    assert stderr == f"error: {blocker / 'cal'}: not a directory\n"
+    assert blocker.read_text() == "mine"
