@@ -266,6 +266,11 @@ def open_study(out: Path, settings: Mapping[str, Any], sampler_seed: int,
                           "those settings to resume it, or choose another --out")
     from optuna.trial import TrialState
 
+    # The lock (see locked) says no other command works on the study, so a running trial
+    # is a dead one. Optuna has no public call to fail another process's trial (its
+    # heartbeat only does after a grace period): the storage call below is the one
+    # private name used; tests/test_calibrate.py::test_interrupted_trial_is_redone fails
+    # if it changes.
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
         study.enqueue_trial(t.params, skip_if_exists=False)
