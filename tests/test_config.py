@@ -210,7 +210,8 @@ def test_experiments_for_the_real_data(name, path, directed, weight_as):
             "configuration, default, directed, edgelist, erdos_renyi, holme_kim, karate, "
             "watts_strogatz)",
         ),
-        ("experiment=nope", "experiment: unknown option 'nope' (allowed: bitcoin_otc, cascade"),
+        ("experiment=nope", "experiment: unknown option 'nope' (allowed: bitcoin_otc, calibrated, "
+                          "calibrated_rules_at_defaults, cascade"),
         ("seed=${nope}", "seed: "),
         ("people.n=[", "people.n=[: cannot parse this override"),
     ],
