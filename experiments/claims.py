@@ -17,9 +17,12 @@ this command tests, each as one number per run with a 95% interval over seeds:
 
 Each number is pooled over a condition's seeds (a ratio of sums, see :class:`Claim`).
 
-Each claim is measured at the calibrated configuration (``experiment=calibrated``)
-and with one decisive factor changed at a time: each contested rule of
-``docs/model.md`` §7.16 flipped, and each of the top factors of the Sobol analysis
+Each claim is measured at both fits to Granovetter's (1973) tables
+(``experiment=calibrated``: every calibrated parameter fitted;
+``experiment=calibrated_rules_at_defaults``: the contested rules held at their
+defaults; docs/model.md §Calibration: they fit the tables equally well) and, around
+each, with one decisive factor changed at a time: each contested rule of
+``docs/model.md`` §7.16 moved, and each of the top factors of the Sobol analysis
 (``docs/figures/sensitivity/``) at the low and high end of its range. A claim
 *holds* under a condition when the interval lies wholly on the essay's side of the
 line, *fails* when it lies wholly on the other side, and is *undecided* otherwise.
@@ -141,12 +144,12 @@ def run_components(people: pd.DataFrame, closures: pd.DataFrame) -> dict[str, fl
 
 @dataclass(frozen=True)
 class Condition:
-    """A configuration of the claim map: the calibrated model with a few overrides.
+    """A configuration of the claim map: one fit with a few overrides.
 
     Attributes:
-        group: Row group of the figure (``calibrated``, ``contested rule``, ``top factor``).
-        label: Row label, e.g. ``response.know=all``.
-        overrides: Hydra overrides on top of the base (``experiment=calibrated``).
+        group: Row group of the figure: the fit it starts from (a name of :data:`FITS`).
+        label: Row label, unique, e.g. ``fit A: response.know=attention``.
+        overrides: Hydra overrides (``experiment=calibrated``, then the changes).
     """
 
     group: str
@@ -154,47 +157,64 @@ class Condition:
     overrides: tuple[str, ...]
 
 
-#: The contested rules of docs/model.md §7.16, each flipped against its calibrated value.
+#: The contested rules of docs/model.md §7.16 and the values each is moved to (the
+#: value a fit already has is skipped).
 CONTESTED_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("response.know", ("attention", "all")),
     ("needs.seeker_reposts", ("false", "true")),
-    ("people.budget_audience_exponent", ("0.0", "0.5")),
+    ("people.budget_audience_exponent", ("0.0", "0.5", "1.0")),
     ("trust.enabled", ("true", "false")),
 )
 
 #: The decisive continuous factors and the ends of their ranges: the top Sobol factors
-#: of docs/figures/sensitivity/sobol_indices.csv (experiments.sensitivity.FACTORS).
+#: of docs/figures/sensitivity/ (experiments.sensitivity.FACTORS), ``(key, low, high)``.
 TOP_FACTORS: tuple[tuple[str, str, str], ...] = ()
 
-#: Base overrides of every condition.
-BASE: tuple[str, ...] = ("experiment=calibrated",)
+#: The two fits to Granovetter's tables (docs/model.md §Calibration), each a base of
+#: the claim map: ``(short name, experiment)``. Both fit the tables equally well and
+#: differ in the contested rules, so the map shows the answer under each.
+FITS: tuple[tuple[str, str], ...] = (
+    ("fit A (all fitted)", "calibrated"),
+    ("fit B (rules at defaults)", "calibrated_rules_at_defaults"),
+)
 
 
-def conditions(calibrated: Any, top_factors: Sequence[tuple[str, str, str]] = TOP_FACTORS
-               ) -> list[Condition]:
-    """The claim map's rows: the calibrated point, contested rules flipped, top factors moved.
+def conditions(fits: Sequence[tuple[str, Any]],
+               top_factors: Sequence[tuple[str, str, str]] = TOP_FACTORS) -> list[Condition]:
+    """The claim map's rows: each fit, then its contested rules moved and top factors moved.
 
     Args:
-        calibrated: The calibrated :class:`~sim.config.Config` (to know which value of
-            each contested rule is the calibrated one).
+        fits: ``(name, config)`` of each fit, where ``config`` is its composed
+            :class:`~sim.config.Config` (to know each rule's fitted value) and the
+            fit's overrides come from :data:`FITS` by name (or ``experiment=<name>``).
         top_factors: ``(key, low, high)`` of each top factor.
 
     Returns:
-        The conditions, calibrated first.
+        The conditions, each fit's own row first.
     """
-    rows = [Condition("calibrated", "calibrated", ())]
-    for key, values in CONTESTED_RULES:
-        section, name = key.split(".")
-        current = getattr(getattr(calibrated, section), name)
-        text = str(current).lower() if isinstance(current, bool) else str(current)
-        for value in values:
-            if _same(value, text):
-                continue
-            rows.append(Condition("contested rule", f"{key}={value}", (f"{key}={value}",)))
-    for key, low, high in top_factors:
-        for value in (low, high):
-            rows.append(Condition("top factor", f"{key}={value}", (f"{key}={value}",)))
+    experiments = dict(FITS)
+    rows = []
+    for name, config in fits:
+        base = (f"experiment={experiments.get(name, name)}",)
+        tag = name.split(" (")[0]
+        rows.append(Condition(name, name, base))
+        for key, values in CONTESTED_RULES:
+            section, field = key.split(".")
+            current = getattr(getattr(config, section), field)
+            text = str(current).lower() if isinstance(current, bool) else str(current)
+            for value in values:
+                if not _same(value, text):
+                    rows.append(Condition(name, f"{tag}: {key}={value}",
+                                          (*base, f"{key}={value}")))
+        for key, low, high in top_factors:
+            for value in (low, high):
+                rows.append(Condition(name, f"{tag}: {key}={value}", (*base, f"{key}={value}")))
     return rows
+
+
+def fit_configs() -> list[tuple[str, Any]]:
+    """``(name, config)`` of each fit of :data:`FITS`, composed as the command line would."""
+    return [(name, compose_config([f"experiment={experiment}"])) for name, experiment in FITS]
 
 
 def _same(a: str, b: str) -> bool:
@@ -213,8 +233,7 @@ def _run_one(task: tuple[tuple[str, ...], int]) -> dict[str, Any]:
 
 
 def run_claims(rows: Sequence[Condition], seeds: Sequence[int], size: Sequence[str] = (),
-               workers: int = 2, base: Sequence[str] = BASE, progress: bool = True
-               ) -> pd.DataFrame:
+               workers: int = 2, progress: bool = True) -> pd.DataFrame:
     """Run every condition with every seed; one row per run.
 
     Args:
@@ -222,7 +241,6 @@ def run_claims(rows: Sequence[Condition], seeds: Sequence[int], size: Sequence[s
         seeds: Seeds (replicates) of each condition.
         size: Further overrides that set the size of every run (``people.n=4000``).
         workers: Processes (runs are independent; results do not depend on it).
-        base: Overrides every condition starts from.
         progress: Show a progress bar.
 
     Returns:
@@ -232,7 +250,7 @@ def run_claims(rows: Sequence[Condition], seeds: Sequence[int], size: Sequence[s
 
     from experiments.pool import pool_map
 
-    tasks = [((*base, *size, *row.overrides), seed) for row in rows for seed in seeds]
+    tasks = [((*row.overrides, *size), seed) for row in rows for seed in seeds]
     labels = [(row.group, row.label, seed) for row in rows for seed in seeds]
     bar = tqdm(total=len(tasks), desc="claim map", unit="run", disable=not progress,
                leave=False)
@@ -302,16 +320,16 @@ def write_outputs(runs: pd.DataFrame, summary: pd.DataFrame, out: Path) -> list[
     return written
 
 
-#: Laptop size of --quick and the validation report: people, days, seeds.
-QUICK_SIZE: tuple[str, ...] = ("people.n=4000",)
-QUICK_SEEDS = 8
+#: Size of --quick and the validation report: the fits' own size (10,000 people, as
+#: calibrated: Granovetter's tables were fitted there), fewer seeds.
+QUICK_SIZE: tuple[str, ...] = ()
+QUICK_SEEDS = 6
 FULL_SEEDS = 20
 
 
 def validation_section(figures_dir: Path, quick: bool = True) -> str:
     """The claim-map section of ``docs/validation.md`` (runs it, writes the figure)."""
-    calibrated = compose_config(list(BASE))
-    rows = conditions(calibrated, TOP_FACTORS)
+    rows = conditions(fit_configs(), TOP_FACTORS)
     seeds = range(QUICK_SEEDS if quick else FULL_SEEDS)
     size = QUICK_SIZE if quick else ()
     start = time.perf_counter()
@@ -322,7 +340,9 @@ def validation_section(figures_dir: Path, quick: bool = True) -> str:
     lines = [
         "## Claim map: when the essay's claims hold",
         "",
-        f"Calibrated model (`experiment=calibrated`{', ' + ', '.join(size) if size else ''}), "
+        "Both fits to Granovetter's tables (fit A: `experiment=calibrated`; fit B: "
+        "`experiment=calibrated_rules_at_defaults`) and one factor moved at a time"
+        f"{' (' + ', '.join(size) + ')' if size else ''}, "
         f"seeds 0–{len(seeds) - 1} per condition, 95% intervals over seeds "
         f"({len(runs)} runs, {elapsed:.0f} s). A claim *holds* where the interval lies above "
         "its line, *fails* where it lies below, else *undecided*. "
@@ -348,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="claims", help="output folder (default: claims/)")
     parser.add_argument("--quick", action="store_true",
-                        help=f"laptop size ({' '.join(QUICK_SIZE)}, {QUICK_SEEDS} seeds)")
+                        help=f"laptop size ({QUICK_SEEDS} seeds per condition)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per condition")
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     args = parser.parse_args(argv)
@@ -361,10 +381,10 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out)
         if out.exists() and not out.is_dir():
             raise ConfigError("--out", f"{out} exists and is not a folder")
-        calibrated = compose_config(list(BASE))
+        fits = fit_configs()
         seeds = args.seeds or (QUICK_SEEDS if args.quick else FULL_SEEDS)
         size = QUICK_SIZE if args.quick else ()
-        runs = run_claims(conditions(calibrated, TOP_FACTORS), list(range(seeds)), size,
+        runs = run_claims(conditions(fits, TOP_FACTORS), list(range(seeds)), size,
                           workers=args.workers)
         summary = summarize(runs)
         write_outputs(runs, summary, out)

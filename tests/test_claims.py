@@ -91,17 +91,29 @@ def test_summarize_pools_seeds_with_interval_and_verdict() -> None:
     assert table.loc["loyal", "verdict"] == "fails"  # all values equal: exact interval 0.5
 
 
-def test_conditions_flip_each_contested_rule_and_move_each_factor() -> None:
-    config = compose_config(["response.know=attention", "trust.enabled=true"])
-    rows = claims.conditions(config, [("response.pass_base", "0.05", "0.2")])
+def test_conditions_move_each_contested_rule_and_each_factor_around_each_fit() -> None:
+    fits = claims.fit_configs()
+    assert [name for name, _ in fits] == [name for name, _ in claims.FITS]
+    b_name, b_config = fits[1]  # fit B keeps the contested rules at their defaults
+    assert b_config.response.know == "attention" and b_config.trust.enabled
+    rows = claims.conditions([(b_name, b_config)], [("response.pass_base", "0.05", "0.2")])
     labels = [r.label for r in rows]
-    assert labels[0] == "calibrated"
-    assert "response.know=all" in labels and "response.know=attention" not in labels
-    assert "trust.enabled=false" in labels and "trust.enabled=true" not in labels
-    assert "people.budget_audience_exponent=0.5" in labels
-    assert labels[-2:] == ["response.pass_base=0.05", "response.pass_base=0.2"]
+    assert labels[0] == b_name and rows[0].overrides == (
+        "experiment=calibrated_rules_at_defaults",)
+    assert "fit B: response.know=all" in labels
+    assert "fit B: response.know=attention" not in labels  # the fitted value is the base
+    assert "fit B: trust.enabled=false" in labels and "fit B: trust.enabled=true" not in labels
+    assert "fit B: people.budget_audience_exponent=0.0" not in labels
+    assert "fit B: people.budget_audience_exponent=1.0" in labels
+    assert labels[-2:] == ["fit B: response.pass_base=0.05", "fit B: response.pass_base=0.2"]
+    assert len(set(labels)) == len(labels)
     for row in rows[1:]:
-        compose_config(list(row.overrides))  # every condition is a valid config
+        config = compose_config(list(row.overrides))  # every condition is a valid config
+        key, value = row.label.split(": ")[1].split("=")
+        section, field = key.split(".")
+        assert str(getattr(getattr(config, section), field)).lower() == value.lower() or (
+            float(getattr(getattr(config, section), field)) == float(value))
+        assert config.ties.strength_noise == b_config.ties.strength_noise  # the fit is kept
 
 
 def test_claims_cli_refuses_bad_arguments_in_one_line(tmp_path: Path) -> None:
