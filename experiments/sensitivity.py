@@ -164,17 +164,20 @@ OUTPUTS: dict[str, str] = {
     "per_audience_ratio_small_large": "per follower: small / large",
 }
 
-#: The factors of the Sobol analysis: the top factors of the Morris screening
-#: (largest normalised mu* over both outputs; docs/model.md, "Sensitivity analysis").
+#: The factors of the Sobol analysis: the top 5 of the Morris screening by
+#: :func:`morris_ranking` (docs/model.md, "Sensitivity analysis"; a test checks that
+#: they are the top of the committed Morris indices).
 SOBOL_FACTORS: tuple[str, ...] = (
-    "response.know",
     "people.budget_audience_exponent",
-    "needs.seeker_reposts",
-    "trust.prior_credibility",
+    "response.know",
+    "people.home_topics",
     "needs.rate",
+    "ties.strength_noise",
 )
 
 METHODS = ("morris", "sobol")
+#: Sobol's base sample size N of the committed run (a power of 2).
+SOBOL_N = 64
 MORRIS_LEVELS = 4
 DESIGN_DIR = Path("designs")
 INDICES = "sensitivity_indices"
@@ -292,11 +295,44 @@ def row_means(summary: pd.DataFrame, n_rows: int) -> tuple[pd.DataFrame, dict[st
     values = values.replace([np.inf, -np.inf], np.nan)
     means = values.groupby("design_row").mean().reindex(range(n_rows))
     counts = runs.groupby("design_row").size()
-    info = {"replicates_min": int(counts.min()), "replicates_max": int(counts.max())}
+    info: dict[str, Any] = {"replicates_min": int(counts.min()),
+                            "replicates_max": int(counts.max())}
+    # Per row, a contrast of its first two replicates with the variance of the row's
+    # mean noise (s^2 / R): (y1 - y2) / sqrt(2 R). Its indices are what noise alone shows.
+    values["seed"] = pd.to_numeric(runs["seed"], errors="coerce") if "seed" in runs else 0
+    values = values.sort_values(["design_row", "seed"], kind="stable")
+    values["replicate"] = values.groupby("design_row").cumcount()
     for out in OUTPUTS:
         info[f"imputed_{out}"] = int(means[out].isna().sum())
+        wide = values.pivot(index="design_row", columns="replicate", values=out)
+        if 1 in wide.columns:
+            contrast = (wide[1] - wide[0]) / math.sqrt(2 * info["replicates_min"])
+            means[f"noise:{out}"] = contrast.reindex(range(n_rows))
         means[out] = means[out].fillna(means[out].mean())
     return means, info
+
+
+def noise_levels(method: str, unit: np.ndarray, means: pd.DataFrame) -> dict[str, Any]:
+    """What seed noise alone, left in the row means, would show as an index, per output.
+
+    Computed from each row's replicate contrast (:func:`row_means`), which has the
+    variance of the noise in the row's mean. Morris (``noise_mu_star_<output>``): the
+    mean absolute elementary effect of that contrast over the design (all factors).
+    Sobol (``noise_share_<output>``): its variance over the variance of the row means,
+    the share by which every total index can be inflated. None without replicates.
+    """
+    out_info: dict[str, Any] = {}
+    for out in OUTPUTS:
+        noise = means.get(f"noise:{out}")
+        if noise is None or noise.notna().sum() < 2:
+            continue
+        h = noise.fillna(0.0).to_numpy(dtype=float)
+        if method == "morris":
+            out_info[f"noise_mu_star_{out}"] = float(np.nanmean(
+                np.abs(elementary_effects(unit, h))))
+        else:
+            out_info[f"noise_share_{out}"] = float(noise.var(ddof=1) / means[out].var(ddof=1))
+    return out_info
 
 
 def _interval(samples: np.ndarray, conf: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -422,12 +458,26 @@ def analyse(sweep_dir: str | Path, out_dir: str | Path | None = None,
     means, counts = row_means(sweep_summary(sweep_dir), len(unit))
     table = indices(info["method"], factors, unit, means, seed)
     about = {"method": info["method"], "size": info["size"], "factors": len(factors),
-             "rows": len(unit), "runs": int(len(unit) * counts["replicates_min"]), **counts}
+             "rows": len(unit), "runs": int(len(unit) * counts["replicates_min"]), **counts,
+             **noise_levels(info["method"], unit, means)}
     write_csv(table, out / f"{INDICES}.csv")
     write_parquet(table, out / f"{INDICES}.parquet")
     write_json(about, out / f"{INDICES}.json")
     sensitivity_figure(table, OUTPUTS, out / f"sensitivity_{info['method']}", about)
     return table, about
+
+
+def morris_ranking(table: pd.DataFrame) -> list[str]:
+    """Factors by their Morris effect, most influential first, over both outputs.
+
+    Each factor's score is the lower end of its ``mu*`` interval divided by the
+    largest ``mu*`` of the same output (so the outputs' units cancel and a factor
+    whose effect is within seed noise does not rank high), the larger of its two
+    scores.
+    """
+    scores = table["mu_star_low"] / table.groupby("output")["mu_star"].transform("max")
+    best = scores.groupby(table["factor"]).max()
+    return list(best.sort_values(ascending=False, kind="stable").index)
 
 
 def top_lines(table: pd.DataFrame, n: int = 5) -> list[str]:
@@ -499,7 +549,7 @@ def validation_section(figures_dir: Path, quick: bool = True) -> str:
                   "", *_table_md(table, "mu_star"), "",
                   f"![Morris screening]({rel}/{figure.name})", ""]
         if not quick:
-            sweep_dir = run_all("sobol", 128, Path(tmp) / "sobol", [])
+            sweep_dir = run_all("sobol", SOBOL_N, Path(tmp) / "sobol", [])
             sobol, about = analyse(sweep_dir, Path(tmp) / "sobol_out")
             parts += ["Sobol, rerun now:", "", *_table_md(sobol, "ST"), ""]
     committed = COMMITTED / f"sobol_{INDICES}.csv"
@@ -541,7 +591,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--method", choices=METHODS, required=True)
         p.add_argument("--size", type=int, default=None,
                        help="Morris: trajectories (default 10); Sobol: N, a power of 2 "
-                            "(default 128)")
+                            f"(default {SOBOL_N})")
         p.add_argument("--factors", default=None,
                        help="comma-separated factor names (default: all for Morris, "
                             "SOBOL_FACTORS for Sobol)")
@@ -566,7 +616,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command in ("sample", "run"):
-            size = args.size or (10 if args.method == "morris" else 128)
+            size = args.size or (10 if args.method == "morris" else SOBOL_N)
             factors = _factors(args.method, args.factors)
             if args.command == "sample":
                 out = args.out or DESIGN_DIR / f"sensitivity_{args.method}.csv"

@@ -4,7 +4,9 @@ One panel per output: the factors that matter most as horizontal bars with 95%
 intervals, largest on top, so a speaker can say "this is what the answer
 depends on". Morris: ``mu*`` (mean absolute effect of moving a factor across
 its range) with ``sigma`` (interactions and non-linearity) as a hollow marker;
-Sobol: total index ``ST`` (bar) and first-order ``S1`` (marker).
+Sobol: total index ``ST`` (bar) and first-order ``S1`` (marker). A dashed line
+marks what seed noise alone would show (the analysis estimates it from the
+replicates), so a factor below it is not distinguishable from noise.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from sim.viz.plots import COLORS, Figure, apply_style, save_figure
 TOP = 12
 
 
-def _panel(ax: Any, part: pd.DataFrame, method: str, title: str, top: int) -> None:
+def _panel(ax: Any, part: pd.DataFrame, method: str, title: str, top: int,
+           noise: float | None = None) -> None:
     key, second = ("mu_star", "sigma") if method == "morris" else ("ST", "S1")
     part = part.sort_values(key, ascending=False).head(top).iloc[::-1]
     y = np.arange(len(part))
@@ -36,6 +39,10 @@ def _panel(ax: Any, part: pd.DataFrame, method: str, title: str, top: int) -> No
     sec = part[second].to_numpy(float)
     ax.plot(sec, y, "o", mfc="white", mec=COLORS["large"], mew=2,
             label="sigma (interactions)" if method == "morris" else "first-order S1")
+    if noise is not None and np.isfinite(noise):
+        ax.axvline(noise, color=COLORS["muted"], ls="--", lw=1.5,
+                   label="seed noise alone" if method == "morris"
+                   else "noise share of the variance")
     ax.set_yticks(y, [str(f) for f in part["factor"]], fontsize=12)
     ax.set_title(title, fontsize=15)
     ax.axvline(0, color=COLORS["muted"], lw=1)
@@ -53,7 +60,9 @@ def sensitivity_figure(table: pd.DataFrame, outputs: Mapping[str, str], path: Pa
             with ``_low``/``_high``; or ``ST``, ``S1`` with intervals).
         outputs: Output column -> words for the panel title.
         path: Target without suffix.
-        about: Design description (method, rows, runs) for the footnote.
+        about: Design description (method, rows, runs) for the footnote, and the
+            noise level of each output (``noise_mu_star_<output>`` or
+            ``noise_share_<output>``), drawn as a dashed line.
         top: Factors shown per panel.
 
     Returns:
@@ -65,7 +74,10 @@ def sensitivity_figure(table: pd.DataFrame, outputs: Mapping[str, str], path: Pa
         fig = Figure(figsize=(15, 7.5), layout="constrained")
         axes = fig.subplots(1, len(names), squeeze=False)[0]
         for ax, out in zip(axes, names, strict=True):
-            _panel(ax, table[table["output"] == out], method, outputs[out], top)
+            key = f"noise_{'mu_star' if method == 'morris' else 'share'}_{out}"
+            noise = (about or {}).get(key)
+            _panel(ax, table[table["output"] == out], method, outputs[out], top,
+                   None if noise is None else float(noise))
         what = ("Morris screening: what moves the answer" if method == "morris"
                 else "Sobol indices: how much of the variance each factor explains")
         fig.suptitle(what, x=0.01, ha="left")
