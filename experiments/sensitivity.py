@@ -184,6 +184,18 @@ INDICES = "sensitivity_indices"
 ROW_PATTERN = re.compile(r"(?:^|,)design_row=(\d+)(?:,|$)")
 
 
+def factors_markdown() -> str:
+    """The factor table of docs/model.md ("Sensitivity analysis"), from :data:`FACTORS`."""
+    def cell(value: Any) -> str:
+        return f"`{str(value).lower()}`" if isinstance(value, bool | str) else f"{value:g}"
+
+    lines = ["| factor | low | high | kind | why this range (and why unsourced) |",
+             "|---|---|---|---|---|"]
+    lines += [f"| `{f.name}` | {cell(f.low)} | {cell(f.high)} | {f.kind} | {f.why} |"
+              for f in FACTORS]
+    return "\n".join(lines)
+
+
 def factor(name: str) -> Factor:
     """The factor named ``name`` (raises ConfigError for an unknown one)."""
     for f in FACTORS:
@@ -498,16 +510,29 @@ def top_lines(table: pd.DataFrame, n: int = 5) -> list[str]:
 #: Committed results of the full runs (regenerate with the commands in docs/model.md).
 COMMITTED = Path(__file__).resolve().parents[1] / "docs" / "figures" / "sensitivity"
 QUICK_TRAJECTORIES = 4
+#: Overrides of the quick Morris screening (laptop size).
+QUICK_OVERRIDES: tuple[str, ...] = ("people.n=1000",)
 
 
-def _table_md(table: pd.DataFrame, key: str, n: int = 5) -> list[str]:
-    lines = [f"| output | factor | {key} [95% interval] |", "|---|---|---|"]
+def _table_md(table: pd.DataFrame, keys: tuple[str, ...], n: int = 5) -> list[str]:
+    head = " | ".join(f"{k} [95% interval]" for k in keys)
+    lines = [f"| output | factor | {head} |", "|---|---|" + "---|" * len(keys)]
     for out, part in table.groupby("output", sort=False):
-        for r in part.sort_values(key, ascending=False).head(n).itertuples():
-            lines.append(f"| {OUTPUTS.get(str(out), out)} | `{r.factor}` | "
-                         f"{getattr(r, key):.3f} [{getattr(r, key + '_low'):.3f}, "
-                         f"{getattr(r, key + '_high'):.3f}] |")
+        for r in part.sort_values(keys[0], ascending=False).head(n).itertuples():
+            cells = " | ".join(f"{getattr(r, k):.3f} [{getattr(r, k + '_low'):.3f}, "
+                               f"{getattr(r, k + '_high'):.3f}]" for k in keys)
+            lines.append(f"| {OUTPUTS.get(str(out), out)} | `{r.factor}` | {cells} |")
     return lines
+
+
+def above_noise(table: pd.DataFrame, about: dict[str, Any]) -> dict[str, list[str]]:
+    """Per output, the factors whose ``mu*`` interval lies above the seed-noise level."""
+    out: dict[str, list[str]] = {}
+    for name, part in table.groupby("output", sort=False):
+        noise = about.get(f"noise_mu_star_{name}") or 0.0
+        part = part.sort_values("mu_star", ascending=False)
+        out[str(name)] = [str(f) for f in part.loc[part["mu_star_low"] > noise, "factor"]]
+    return out
 
 
 def validation_section(figures_dir: Path, quick: bool = True) -> str:
@@ -524,12 +549,11 @@ def validation_section(figures_dir: Path, quick: bool = True) -> str:
         quick: Laptop size.
     """
     figures_dir = Path(figures_dir)
-    rel = f"figures/{figures_dir.name}" if figures_dir.parent.name != "docs" else \
-        f"{figures_dir.name}"
+    rel = f"figures/{figures_dir.name}"  # links are relative to docs/
     parts = ["## Global sensitivity", ""]
     with tempfile.TemporaryDirectory(prefix="sensitivity-") as tmp:
         if quick:
-            size, extra = QUICK_TRAJECTORIES, ["people.n=1000"]
+            size, extra = QUICK_TRAJECTORIES, list(QUICK_OVERRIDES)
             label = (f"a quick Morris screening ({QUICK_TRAJECTORIES} trajectories of "
                      f"{len(FACTORS)} factors, 2 seeds per point, 1,000 people)")
         else:
@@ -546,19 +570,24 @@ def validation_section(figures_dir: Path, quick: bool = True) -> str:
                   f"{about['replicates_min']} seeds = {about['runs']} runs in {minutes:.1f} "
                   "minutes. Elementary effects are per whole range of each factor "
                   "(docs/model.md, \"Sensitivity analysis\"); seeds are averaged per row first.",
-                  "", *_table_md(table, "mu_star"), "",
+                  ""]
+        for name, factors in above_noise(table, about).items():
+            listed = ", ".join(f"`{f}`" for f in factors) or "none"
+            parts.append(f"- {OUTPUTS.get(name, name)}: factors whose effect is clearly "
+                         f"above seed noise (interval above the noise level): {listed}.")
+        parts += ["", *_table_md(table, ("mu_star", "sigma")), "",
                   f"![Morris screening]({rel}/{figure.name})", ""]
         if not quick:
             sweep_dir = run_all("sobol", SOBOL_N, Path(tmp) / "sobol", [])
             sobol, about = analyse(sweep_dir, Path(tmp) / "sobol_out")
-            parts += ["Sobol, rerun now:", "", *_table_md(sobol, "ST"), ""]
+            parts += ["Sobol, rerun now:", "", *_table_md(sobol, ("ST", "S1")), ""]
     committed = COMMITTED / f"sobol_{INDICES}.csv"
     if quick and committed.is_file():
         sobol = pd.read_csv(committed)
         parts += ["Sobol indices of the full run, **not rerun here** (committed file "
                   f"`docs/figures/sensitivity/{committed.name}`; regenerate with "
                   "`python -m experiments.sensitivity run --method sobol`, about 20 "
-                  "minutes on 2 cores):", "", *_table_md(sobol, "ST"), ""]
+                  "minutes on 2 cores):", "", *_table_md(sobol, ("ST", "S1")), ""]
     return "\n".join(parts)
 
 

@@ -189,21 +189,25 @@ def test_sample_refuses_to_overwrite_another_design(tmp_path, capsys):
 # --- the analysis, on functions with known indices ---------------------------------------
 
 
-def fake_sweep(folder: Path, method: str, size: int, fn, noise: float = 0.3) -> np.ndarray:
+def fake_sweep(folder: Path, method: str, size: int, fn, noise: float = 0.3,
+               random_sd: float = 0.0) -> np.ndarray:
     """A finished design sweep of ``fn`` (of the unit design) with two replicates per row.
 
     The replicates are ``y + noise`` and ``y - noise``: their mean is exactly ``y``,
-    so the analysis must average them before computing indices.
+    so the analysis must average them before computing indices. With ``random_sd``
+    they are ``y`` plus independent normal noise instead.
     """
     factors = tuple(sa.Factor(f"x{i}", 0.0, 1.0, "float", "") for i in range(3))
     unit = sa.sample(method, factors, size, seed=3)
     y = fn(unit)
+    rng = np.random.default_rng(5)
     rows = []
     for r, value in enumerate(y):
         for s, sign in enumerate((1, -1)):
-            rows.append({"run_dir": f"design_row={r:04d},seed={s}", "status": "ok",
-                         "small_share_valuable_brokered": value + sign * noise,
-                         "per_audience_ratio_small_large": 2 * value + sign * noise})
+            e = rng.normal(0, random_sd) if random_sd else sign * noise
+            rows.append({"run_dir": f"design_row={r:04d},seed={s}", "seed": s, "status": "ok",
+                         "small_share_valuable_brokered": value + e,
+                         "per_audience_ratio_small_large": 2 * value + e})
     rows.append({"run_dir": "design_row=0000,seed=2", "status": "failed",
                  "small_share_valuable_brokered": 1e6, "per_audience_ratio_small_large": 1e6})
     folder.mkdir()
@@ -281,3 +285,46 @@ def test_rows_without_a_value_get_the_mean_of_the_others():
     assert means["per_audience_ratio_small_large"].tolist() == pytest.approx([1.0, 3.0, 5.0])
     assert info["imputed_small_share_valuable_brokered"] == 1
     assert (info["replicates_min"], info["replicates_max"]) == (1, 2)
+
+
+def test_noise_levels_match_the_replicates_noise(tmp_path):
+    # Replicates y + e, e ~ N(0, 0.5): the row mean's noise has variance 0.25 / 2. Pure
+    # noise has Morris effects (h' - h) / (2/3), mean |.| = sqrt(2/pi) * sqrt(0.25) * 1.5.
+    fake_sweep(tmp_path / "m", "morris", 300, linear, random_sd=0.5)
+    _, about = sa.analyse(tmp_path / "m", tmp_path / "mo")
+    expected = np.sqrt(2 / np.pi) * 0.5 * 1.5
+    assert about["noise_mu_star_small_share_valuable_brokered"] == pytest.approx(expected,
+                                                                                rel=0.1)
+    # Sobol: noise share of the row means' variance = 0.125 / (10/12 + 0.125).
+    fake_sweep(tmp_path / "s", "sobol", 512, linear, random_sd=0.5)
+    _, about = sa.analyse(tmp_path / "s", tmp_path / "so")
+    assert about["noise_share_small_share_valuable_brokered"] == pytest.approx(
+        0.125 / (10 / 12 + 0.125), rel=0.15)
+
+
+def test_sobol_factors_are_the_top_of_the_committed_morris_screening():
+    table = pd.read_csv(sa.COMMITTED / "morris_sensitivity_indices.csv")
+    assert set(table["factor"]) == {f.name for f in sa.FACTORS}
+    assert tuple(sa.morris_ranking(table)[:len(sa.SOBOL_FACTORS)]) == sa.SOBOL_FACTORS
+
+
+def test_morris_ranking_scores_interval_lower_ends_per_output():
+    table = pd.DataFrame({
+        "output": ["a", "a", "a", "b", "b", "b"], "factor": ["x", "y", "z"] * 2,
+        "mu_star": [10.0, 8.0, 1.0, 0.1, 0.2, 0.4],
+        "mu_star_low": [2.0, 6.0, 0.5, 0.05, 0.1, 0.3]})
+    # scores: a: x 0.2, y 0.6, z 0.05; b: x 0.125, y 0.25, z 0.75 -> z 0.75, y 0.6, x 0.2
+    assert sa.morris_ranking(table) == ["z", "y", "x"]
+
+
+@pytest.mark.slow
+def test_validation_section_reruns_a_quick_morris(tmp_path, monkeypatch):
+    monkeypatch.setattr(sa, "QUICK_TRAJECTORIES", 2)
+    monkeypatch.setattr(sa, "QUICK_OVERRIDES", ("people.n=200", "days=20", "warmup_days=0"))
+    text = sa.validation_section(tmp_path / "validation", quick=True)
+    assert text.startswith("## Global sensitivity")
+    assert "52 design rows x 2 seeds = 104 runs" in text
+    assert "(figures/validation/sensitivity_morris_quick.png)" in text
+    assert (tmp_path / "validation" / "sensitivity_morris_quick.png").is_file()
+    assert "not rerun here" in text and "sobol_sensitivity_indices.csv" in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["validation"]
