@@ -181,6 +181,9 @@ SOBOL_N = 64
 MORRIS_LEVELS = 4
 DESIGN_DIR = Path("designs")
 INDICES = "sensitivity_indices"
+#: Seed of the bootstrap intervals. Not 0: SALib's analyses ignore a seed of 0 (``if seed:``)
+#: and draw unseeded.
+BOOTSTRAP_SEED = 1
 ROW_PATTERN = re.compile(r"(?:^|,)design_row=(\d+)(?:,|$)")
 
 
@@ -370,7 +373,7 @@ def elementary_effects(unit: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def morris_indices(factors: tuple[Factor, ...], unit: np.ndarray, y: np.ndarray,
-                   seed: int = 0, resamples: int = 1000) -> pd.DataFrame:
+                   seed: int = BOOTSTRAP_SEED, resamples: int = 1000) -> pd.DataFrame:
     """Morris ``mu*``, ``mu``, ``sigma`` with 95% bootstrap intervals over trajectories.
 
     ``mu_star_conf`` is SALib's bootstrap half-width (the same ``mu*``).
@@ -394,7 +397,7 @@ def morris_indices(factors: tuple[Factor, ...], unit: np.ndarray, y: np.ndarray,
         "mu_star_conf_salib": np.asarray(salib["mu_star_conf"], dtype=float)})
 
 
-def sobol_indices(factors: tuple[Factor, ...], y: np.ndarray, seed: int = 0,
+def sobol_indices(factors: tuple[Factor, ...], y: np.ndarray, seed: int = BOOTSTRAP_SEED,
                   resamples: int = 1000) -> pd.DataFrame:
     """Sobol ``S1`` and ``ST`` with SALib's 95% bootstrap intervals."""
     from SALib.analyze import sobol
@@ -409,7 +412,7 @@ def sobol_indices(factors: tuple[Factor, ...], y: np.ndarray, seed: int = 0,
 
 
 def indices(method: str, factors: tuple[Factor, ...], unit: np.ndarray, means: pd.DataFrame,
-            seed: int = 0) -> pd.DataFrame:
+            seed: int = BOOTSTRAP_SEED) -> pd.DataFrame:
     """The indices of every output, one row per (output, factor)."""
     tables = []
     for out in OUTPUTS:
@@ -447,7 +450,7 @@ def sweep_summary(sweep_dir: Path) -> pd.DataFrame:
 
 
 def analyse(sweep_dir: str | Path, out_dir: str | Path | None = None,
-            seed: int = 0) -> tuple[pd.DataFrame, dict[str, Any]]:
+            seed: int = BOOTSTRAP_SEED) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Analyse a finished design sweep; write the indices and the figure.
 
     Args:

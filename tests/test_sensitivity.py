@@ -100,6 +100,12 @@ def test_design_sweep_runs_every_row_for_every_seed(tmp_path):
     assert (folder / "design.csv").read_text() == design.read_text()
     summary = pd.read_parquet(folder / "summary.parquet")
     assert len(summary) == 6 and (summary["status"] == "ok").all()
+    # the same folder with a changed table is another sweep: refused, nothing touched
+    before = sorted(p.name for p in folder.rglob("*"))
+    changed = write(tmp_path / "d2.csv", design.read_text() + "0.02,0.3,true\n")
+    proc = sweep(tmp_path, changed, "seed=range(2)", "resume=true")
+    assert proc.returncode == 2 and "holds a different sweep" in proc.stderr
+    assert sorted(p.name for p in folder.rglob("*")) == before
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -79,7 +79,7 @@ def sensitivity_figure(table: pd.DataFrame, outputs: Mapping[str, str], path: Pa
             _panel(ax, table[table["output"] == out], method, outputs[out], top,
                    None if noise is None else float(noise))
         what = ("Morris screening: what moves the answer" if method == "morris"
-                else "Sobol indices: how much of the variance each factor explains")
+                else "Sobol indices: what explains the answer's variance")
         fig.suptitle(what, x=0.01, ha="left")
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside upper right", ncols=2, fontsize=12)
