@@ -545,7 +545,8 @@ def validation_section(figures_dir: Path, quick: bool = True) -> str:
     2 seeds, 1,000 people: about 2-3 minutes on 2 cores) through the real sweep
     and summarises the committed Sobol indices of the full run (it does not rerun
     Sobol; ``python -m experiments.sensitivity run --method sobol`` regenerates
-    them). ``quick=False`` reruns both full analyses (about 25 minutes).
+    them). ``quick=False`` reruns both full analyses (about 40 minutes on a busy
+    2-core machine).
 
     Args:
         figures_dir: Folder for the figures (links are relative to ``docs/``).
@@ -589,7 +590,7 @@ def validation_section(figures_dir: Path, quick: bool = True) -> str:
         sobol = pd.read_csv(committed)
         parts += ["Sobol indices of the full run, **not rerun here** (committed file "
                   f"`docs/figures/sensitivity/{committed.name}`; regenerate with "
-                  "`python -m experiments.sensitivity run --method sobol`, about 20 "
+                  "`python -m experiments.sensitivity run --method sobol`, about 30 "
                   "minutes on 2 cores):", "", *_table_md(sobol, ("ST", "S1")), ""]
     return "\n".join(parts)
 
