@@ -585,6 +585,23 @@ def validation_section(figures_dir: Path, quick: bool = True) -> str:
             sweep_dir = run_all("sobol", SOBOL_N, Path(tmp) / "sobol", [])
             sobol, about = analyse(sweep_dir, Path(tmp) / "sobol_out")
             parts += ["Sobol, rerun now:", "", *_table_md(sobol, ("ST", "S1")), ""]
+    committed_morris = COMMITTED / f"morris_{INDICES}.csv"
+    if quick and committed_morris.is_file():
+        full = pd.read_csv(committed_morris)
+        try:
+            full_about = json.loads(committed_morris.with_suffix(".json").read_text())
+        except (OSError, ValueError):
+            full_about = {}
+        parts += ["The quick screening is much noisier than the full one. The full Morris "
+                  f"screening (committed, `docs/figures/sensitivity/{committed_morris.name}`: "
+                  f"{full_about.get('rows', '?')} design rows x "
+                  f"{full_about.get('replicates_min', '?')} seeds, 2,000 people; regenerate "
+                  "with `python -m experiments.sensitivity run --method morris`, about 7 "
+                  "minutes) finds clearly above seed noise:", ""]
+        for name, factors in above_noise(full, full_about).items():
+            listed = ", ".join(f"`{f}`" for f in factors) or "none"
+            parts.append(f"- {OUTPUTS.get(name, name)}: {listed}.")
+        parts.append("")
     committed = COMMITTED / f"sobol_{INDICES}.csv"
     if quick and committed.is_file():
         sobol = pd.read_csv(committed)

@@ -333,4 +333,11 @@ def test_validation_section_reruns_a_quick_morris(tmp_path, monkeypatch):
     assert "(figures/validation/sensitivity_morris_quick.png)" in text
     assert (tmp_path / "validation" / "sensitivity_morris_quick.png").is_file()
     assert "not rerun here" in text and "sobol_sensitivity_indices.csv" in text
+    assert ("- small people's share of valuable referrals: "
+            "`people.budget_audience_exponent`, `response.know`.") in text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["validation"]
+
+
+def test_docs_show_the_factor_table_of_the_code():
+    docs = (REPO / "docs" / "model.md").read_text()
+    assert sa.factors_markdown() in docs
