@@ -549,11 +549,14 @@ def validation_section(figures_dir: Path, quick: bool = True) -> str:
     2-core machine).
 
     Args:
-        figures_dir: Folder for the figures (links are relative to ``docs/``).
+        figures_dir: Folder for the figures (linked as ``<its name>/<file>``, which
+            ``experiments.validate`` rewrites relative to ``docs/``).
         quick: Laptop size.
     """
     figures_dir = Path(figures_dir)
-    rel = f"figures/{figures_dir.name}"  # links are relative to docs/
+    # as experiments.validate expects: the folder's name, which it rewrites to the link
+    # relative to docs/ (figures/validation) when it moves the figures into place
+    rel = figures_dir.name
     parts = ["## Global sensitivity", ""]
     with tempfile.TemporaryDirectory(prefix="sensitivity-") as tmp:
         if quick:

@@ -330,7 +330,7 @@ def test_validation_section_reruns_a_quick_morris(tmp_path, monkeypatch):
     text = sa.validation_section(tmp_path / "validation", quick=True)
     assert text.startswith("## Global sensitivity")
     assert "52 design rows x 2 seeds = 104 runs" in text
-    assert "(figures/validation/sensitivity_morris_quick.png)" in text
+    assert "(validation/sensitivity_morris_quick.png)" in text
     assert (tmp_path / "validation" / "sensitivity_morris_quick.png").is_file()
     assert "not rerun here" in text and "sobol_sensitivity_indices.csv" in text
     assert ("- small people's share of valuable referrals: "
