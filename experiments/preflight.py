@@ -46,6 +46,9 @@ BASIC_SWEEPERS = (
 #: folder) and, once aggregated, its swept parameters.
 SWEEP_FILE = "sweep.json"
 
+#: The override numbering the rows of a design table (hydra.sweeper.design).
+DESIGN_ROW_KEY = "design_row"
+
 #: Override keys that do not change what a sweep computes.
 NOT_DEFINITION = ("resume", "sweep_name", "storage_tables")
 
@@ -66,10 +69,10 @@ def sweep_jobs(config: DictConfig) -> list[list[str]] | None:
     """
     if OmegaConf.select(config, "hydra.sweeper._target_") not in BASIC_SWEEPERS:
         return None
-    from hydra_plugins.influencer_sim_launcher.sweeper import split_jobs
+    from hydra_plugins.influencer_sim_launcher.sweeper import design_of, split_jobs
 
     parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())
-    return split_jobs(parser.parse_overrides(_sweep_arguments(config)))
+    return split_jobs(parser.parse_overrides(_sweep_arguments(config)), design_of(config))
 
 
 def _config_groups(loader: Any, parent: str = "") -> set[str]:
@@ -221,7 +224,14 @@ def check_jobs(config: DictConfig, jobs: list[list[str]]) -> None:
         rest = tuple(str(o.input_line) for o in plain if o.key_or_group != SEED_KEY)
         key = (structural, rest)
         if key not in checked:
-            checked[key] = validate(to_config(composer.compose(list(job))))
+            try:
+                checked[key] = validate(to_config(composer.compose(list(job))))
+            except ConfigError as exc:  # name the design row the bad value comes from
+                rows = [o.input_line for o in plain if o.key_or_group == DESIGN_ROW_KEY]
+                if rows:
+                    raise ConfigError(exc.key, f"{exc.message} ({rows[0]} of the design "
+                                      "table)") from exc
+                raise
         else:
             check_value(SEED_KEY, seed)  # the only value that differs (no cross-check reads it)
 
@@ -255,6 +265,11 @@ def sweep_definition(config: DictConfig) -> list[str]:
         if override.is_hydra_override() or key in NOT_DEFINITION:
             continue
         out.append(str(override.input_line))
+    design = OmegaConf.select(config, "hydra.sweeper.design")
+    if design not in (None, ""):  # the table's content, so a changed table is another sweep
+        from hydra_plugins.influencer_sim_launcher.sweeper import read_design
+
+        out.append(f"design_sha256={read_design(str(design)).digest}")
     return sorted(out)
 
 
@@ -422,6 +437,9 @@ class Preflight(Callback):
             check_sweep_dir(config)
 
         def check_all_jobs() -> None:
+            nonlocal jobs
+            if jobs is None:
+                jobs = sweep_jobs(config)  # again: a bad design table, in one line
             if jobs is not None:
                 check_jobs(config, jobs)
 

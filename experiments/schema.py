@@ -38,12 +38,15 @@ class AppConfig(Config):
             sweeps; :mod:`experiments.storage`).
         storage_tables: With ``storage=parquet``, also keep each run's folder of
             tables.
+        design_row: Row of the sweep's design table this run computes (set by the
+            sweeper with ``hydra.sweeper.design``; -1: not a design run).
     """
 
     resume: bool = False
     sweep_name: str = "${now:%Y-%m-%d_%H-%M-%S}"
     storage: str = "folders"
     storage_tables: bool = False
+    design_row: int = -1
 
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
@@ -52,7 +55,7 @@ directory and also when started by the console script (Hydra resolves a relative
 ``config_path`` against the package ``conf`` there, which is not importable)."""
 
 #: Keys of :class:`AppConfig` that are not model parameters.
-APP_KEYS = ("resume", "sweep_name", "storage", "storage_tables")
+APP_KEYS = ("resume", "sweep_name", "storage", "storage_tables", "design_row")
 
 SCHEMA_NAME = "config_schema"
 NETWORK_SCHEMA_NAME = "network_schema"
