@@ -17,12 +17,17 @@ from pathlib import Path
 
 from sim.config import Config, validate
 
-#: The project's Hydra config folder.
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+#: The project root, and its Hydra config folder.
+ROOT = Path(__file__).resolve().parent.parent
+CONF_DIR = ROOT / "conf"  # the same folder as experiments.schema.CONF_DIR
 
 
 def compose_config(overrides: Sequence[str] = ()) -> Config:
     """The validated model config that ``python -m experiments.run OVERRIDES`` would run.
+
+    Relative edge-list paths are taken from the project root (where the
+    experiment files say to run), so evidence commands run from any folder.
+    Inside a Hydra app the app's own ``conf/`` is used.
 
     Args:
         overrides: Hydra overrides, e.g. ``["experiment=calibrated", "people.n=2000"]``.
@@ -31,15 +36,23 @@ def compose_config(overrides: Sequence[str] = ()) -> Config:
         The config, checked by :func:`sim.config.validate`.
 
     Raises:
-        sim.config.ConfigError: A value out of range.
+        sim.config.ConfigError: A value out of range, or an override OmegaConf would
+            quietly convert.
         hydra.errors.HydraException: An unknown key or config group option.
     """
     from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
 
-    from experiments.convert import to_config
+    from experiments.convert import check_overrides, to_config
 
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=list(overrides))
+    check_overrides(overrides)
+    if GlobalHydra.instance().is_initialized():  # inside a Hydra app: the same conf/
+        cfg = compose("config", overrides=list(overrides))
+    else:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose("config", overrides=list(overrides))
     config = to_config(cfg)
-    validate(config)
-    return config
+    path = config.network.path
+    if path and not Path(path).is_absolute() and not Path(path).exists():
+        config.network.path = str(ROOT / path)
+    return validate(config)

@@ -42,6 +42,7 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 
+from experiments.compose import compose_config
 from sim import patterns as pt
 from sim.config import Config, ConfigError, validate
 from sim.io import write_csv, write_parquet, write_text
@@ -93,34 +94,6 @@ FULL = Sizes(onnela_seeds=20, warmup_seeds=10, cascade_seeds=10, n_cascades=4000
 
 
 # --- configuration --------------------------------------------------------------------------
-
-
-def compose_config(overrides: Sequence[str] = ()) -> Config:
-    """The model configuration that ``experiments.run`` would run with ``overrides``.
-
-    Relative edge-list paths are taken from the project root (where the
-    experiment files say to run), so the report runs from any folder.
-
-    Raises:
-        ConfigError: Bad overrides or values (and Hydra's composition errors).
-    """
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    from experiments import schema
-    from experiments.convert import check_overrides, to_config
-
-    check_overrides(overrides)
-    if GlobalHydra.instance().is_initialized():  # inside a Hydra app: the same conf/
-        cfg = compose("config", overrides=list(overrides))
-    else:
-        with initialize_config_dir(config_dir=str(schema.CONF_DIR), version_base="1.3"):
-            cfg = compose("config", overrides=list(overrides))
-    config = to_config(cfg)
-    path = config.network.path
-    if path and not Path(path).is_absolute() and not Path(path).exists():
-        config.network.path = str(ROOT / path)
-    return validate(config)
 
 
 def real_network_config(base: Config, name: str) -> Config:

@@ -49,6 +49,16 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("claims", "experiments.claims"),
 )
 
+#: Sections run once per fit to Granovetter's tables (docs/model.md §Calibration):
+#: name -> ((heading suffix, figure subfolder, overrides), ...).
+PER_FIT: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
+    "patterns": (
+        ("fit A, `experiment=calibrated`", "fit_a", ("experiment=calibrated",)),
+        ("fit B, `experiment=calibrated_rules_at_defaults`", "fit_b",
+         ("experiment=calibrated_rules_at_defaults",)),
+    ),
+}
+
 
 def _header(timings: list[tuple[str, float]], quick: bool) -> str:
     import numpy
@@ -75,6 +85,17 @@ def _header(timings: list[tuple[str, float]], quick: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def relink(text: str, staging: Path) -> str:
+    """Point the figure links of a section at the final folder instead of ``staging``.
+
+    Sections link figures either relative to ``docs/`` (``figures/<staging>/x.png``)
+    or by the folder's own name (``<staging>/x.png``); both become ``figures/validation/``.
+    """
+    text = text.replace(str(staging), LINK)
+    text = text.replace(f"figures/{staging.name}/", f"{LINK}/")
+    return text.replace(f"({staging.name}/", f"({LINK}/")
+
+
 def build(names: list[str], quick: bool, staging: Path) -> tuple[str, list[tuple[str, float]]]:
     """Run the named sections, figures into ``staging``; return the markdown and timings."""
     parts, timings = [], []
@@ -83,10 +104,19 @@ def build(names: list[str], quick: bool, staging: Path) -> tuple[str, list[tuple
             continue
         print(f"== {name} ({module})", flush=True)
         start = time.perf_counter()
-        text = importlib.import_module(module).validation_section(staging, quick=quick)
+        section = importlib.import_module(module).validation_section
+        if name in PER_FIT:
+            texts = []
+            for suffix, folder, overrides in PER_FIT[name]:
+                (staging / folder).mkdir()
+                text = section(staging / folder, quick=quick, overrides=overrides)
+                head, _, rest = text.partition("\n")
+                texts.append(f"{head} ({suffix})\n{rest}")
+            text = "\n".join(texts)
+        else:
+            text = section(staging, quick=quick)
         timings.append((name, time.perf_counter() - start))
-        parts.append(text.replace(f"{staging.name}/", f"{LINK}/").replace(
-            str(staging), LINK).rstrip() + "\n")
+        parts.append(relink(text, staging).rstrip() + "\n")
         print(f"   done in {timings[-1][1]:.0f} s", flush=True)
     return "\n".join(parts), timings
 

@@ -462,3 +462,105 @@ SEARCH_SPACE: dict[str, SearchRange] = {
 #: Dotted keys of the parameters calibrated to Granovetter's tables (docs/model.md
 #: §Calibration); every other parameter keeps its source.
 CALIBRATED: tuple[str, ...] = tuple(SEARCH_SPACE)
+
+
+# --- the decisive contested rule against data: does attention grow with audience? ---
+
+#: The directed trust network (who rates whom): ratings given are attention spent,
+#: ratings received are audience.
+BITCOIN_OTC = Path("..") / "shared" / "data" / "bitcoin-otc.csv"
+
+
+@dataclass(frozen=True)
+class ScalingEstimate:
+    """How the attention a person gives scales with their audience, in one data set.
+
+    The model's rule (docs/model.md §7.16, ``people.budget_audience_exponent`` e)
+    makes a person's attention budget grow as audience**e. The data's analogue is
+    the least-squares slope of log(attention given) on log(audience) over people.
+
+    Attributes:
+        data: Data set name.
+        attention: What counts as attention given.
+        audience: What counts as audience.
+        people: People with both numbers above zero (count).
+        slope: The log-log slope (the exponent e the data suggest).
+        low: 95% bootstrap interval of the slope over people (lower end).
+        high: Upper end.
+    """
+
+    data: str
+    attention: str
+    audience: str
+    people: int
+    slope: float
+    low: float
+    high: float
+
+
+def log_log_slope(audience: np.ndarray, attention: np.ndarray,
+                  rows: np.ndarray | None = None) -> float:
+    """Least-squares slope of log(attention) on log(audience) (over ``rows`` if given).
+
+    Args:
+        audience: Audience per person (> 0).
+        attention: Attention given per person (> 0).
+        rows: Indices to use (a bootstrap resample; repeats allowed).
+    """
+    x = np.log(np.asarray(audience, np.float64))
+    y = np.log(np.asarray(attention, np.float64))
+    if rows is not None:
+        x, y = x[rows], y[rows]
+    dx = x - x.mean()
+    den = float(dx @ dx)
+    return float(dx @ (y - y.mean()) / den) if den > 0 else math.nan
+
+
+def _scaling(data: str, attention_label: str, audience_label: str, audience: np.ndarray,
+             attention: np.ndarray) -> ScalingEstimate:
+    keep = (audience > 0) & (attention > 0)
+    audience, attention = audience[keep], attention[keep]
+    ci = bootstrap_interval(np.arange(audience.size, dtype=np.float64),
+                            lambda idx: log_log_slope(audience, attention, idx.astype(int)))
+    return ScalingEstimate(data, attention_label, audience_label, int(audience.size),
+                           log_log_slope(audience, attention), ci.low, ci.high)
+
+
+def attention_scaling(malawi: str | os.PathLike = MALAWI_CONTACTS,
+                      bitcoin: str | os.PathLike = BITCOIN_OTC) -> list[ScalingEstimate]:
+    """The data's answer to the decisive contested rule, from two of the shared data sets.
+
+    * Malawi village contacts: attention given = a person's face-to-face contacts
+      (20-second windows, all partners), audience = their number of partners.
+      Slope 1: contact time per partner does not shrink as partners grow (budgets
+      grow with audience); slope 0: a fixed budget spread over more partners.
+    * bitcoin-otc: attention given = ratings a person gave, audience = ratings they
+      received. Trades are often rated both ways, which ties the two counts together
+      whatever the rule, so this estimate leans toward 1 by construction.
+
+    Args:
+        malawi: The Malawi contacts CSV (``from``, ``to`` per contact).
+        bitcoin: The bitcoin-otc CSV (``from``, ``to`` per rating).
+
+    Returns:
+        One :class:`ScalingEstimate` per data set.
+    """
+    contacts = pd.read_csv(malawi, usecols=["from", "to"])
+    ends = np.concatenate([contacts["from"].to_numpy(), contacts["to"].to_numpy()])
+    pairs = np.sort(contacts[["from", "to"]].to_numpy(), axis=1)
+    partners = np.unique(pairs, axis=0).ravel()
+    ids = np.unique(ends)
+    windows = np.bincount(np.searchsorted(ids, ends), minlength=ids.size)
+    degree = np.bincount(np.searchsorted(ids, partners), minlength=ids.size)
+    ratings = pd.read_csv(bitcoin, usecols=["from", "to"])
+    people = np.unique(ratings[["from", "to"]].to_numpy())
+    given = np.bincount(np.searchsorted(people, ratings["from"].to_numpy()),
+                        minlength=people.size)
+    received = np.bincount(np.searchsorted(people, ratings["to"].to_numpy()),
+                           minlength=people.size)
+    return [
+        _scaling("Malawi village (face to face)", "contact time (20-s windows)",
+                 "partners", degree.astype(np.float64), windows.astype(np.float64)),
+        _scaling("bitcoin-otc (trust ratings)", "ratings given", "ratings received",
+                 received.astype(np.float64), given.astype(np.float64)),
+    ]

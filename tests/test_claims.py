@@ -168,3 +168,18 @@ def test_validate_replaces_report_only_when_every_section_succeeds(
     assert report.read_text() == text  # the old report and figures are untouched
     assert sorted(p.name for p in (tmp_path / "docs" / "figures").iterdir()) == ["validation"]
     assert not (tmp_path / "docs" / "figures" / "validation" / "half.png").exists()
+
+
+def test_top_factors_are_sobol_factors_neither_contested_nor_fitted() -> None:
+    from experiments.sensitivity import FACTORS, SOBOL_FACTORS
+    from sim.evidence import CALIBRATED
+
+    factors = claims.top_factors()
+    contested = {key for key, _ in claims.CONTESTED_RULES}
+    expected = [n for n in SOBOL_FACTORS if n not in contested and n not in CALIBRATED]
+    assert [key for key, _, _ in factors] == expected and expected  # at least one
+    ranges = {f.name: f for f in FACTORS}
+    for key, low, high in factors:
+        assert (low, high) == (ranges[key].text(0.0), ranges[key].text(1.0))
+        for value in (low, high):
+            compose_config(["experiment=calibrated", f"{key}={value}"])

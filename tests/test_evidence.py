@@ -249,3 +249,46 @@ def test_mechanisms_behind_the_fit():
     assert _interval(no_trust, "share_inter_0").high < direct.low - 0.1
     narrow = dataclasses.replace(cal, ties=dataclasses.replace(cal.ties, strength_noise=1.0))
     assert _interval(narrow, "share_rarely").low > rarely.high + 0.03
+
+
+# --- attention scaling: the decisive contested rule against data ---------------------
+
+
+def test_log_log_slope_exact_on_a_power_law() -> None:
+    audience = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
+    assert ev.log_log_slope(audience, 3.0 * audience**0.5) == pytest.approx(0.5)
+    assert ev.log_log_slope(audience, np.full(5, 7.0)) == pytest.approx(0.0)
+    # A resample of rows, repeats allowed, of an exact power law keeps its slope.
+    rows = np.array([0, 0, 3, 4])
+    assert ev.log_log_slope(audience, audience**1.0, rows) == pytest.approx(1.0)
+    assert np.isnan(ev.log_log_slope(audience, audience, np.array([2, 2])))
+
+
+def test_attention_scaling_on_hand_built_files(tmp_path: Path) -> None:
+    # Village: 0 meets 1 and 2 (4 windows each), 1 meets 2 (4 windows), 3 meets 0 once:
+    # partners 0:3, 1:2, 2:2, 3:1; windows 0:9, 1:8, 2:8, 3:1.
+    rows = [(0, 1)] * 4 + [(0, 2)] * 4 + [(1, 2)] * 4 + [(3, 0)]
+    pd.DataFrame(rows, columns=["from", "to"]).assign(idx=0, time=0, day=1).to_csv(
+        tmp_path / "m.csv", index=False)
+    # Ratings: 0 rates 1, 2, 3; 1 rates 0; 2 rates 0 and 1. Given / received:
+    # 0: 3 / 2, 1: 1 / 2, 2: 2 / 1, 3: 0 / 1 (left out: gives nothing).
+    pd.DataFrame([(0, 1), (0, 2), (0, 3), (1, 0), (2, 0), (2, 1)],
+                 columns=["from", "to"]).assign(feature=1, time=0).to_csv(
+        tmp_path / "b.csv", index=False)
+    village, bitcoin = ev.attention_scaling(tmp_path / "m.csv", tmp_path / "b.csv")
+    degree = np.array([3.0, 2.0, 2.0, 1.0])
+    windows = np.array([9.0, 8.0, 8.0, 1.0])
+    assert village.people == 4
+    assert village.slope == pytest.approx(ev.log_log_slope(degree, windows))
+    assert bitcoin.people == 3
+    assert bitcoin.slope == pytest.approx(ev.log_log_slope(np.array([2.0, 2.0, 1.0]),
+                                                           np.array([3.0, 1.0, 2.0])))
+    assert bitcoin.slope == pytest.approx(math.log(3 / 4) / (2 * math.log(2)))  # by hand
+
+
+def test_village_attention_grows_with_partners() -> None:
+    """The Malawi data refute a fixed attention budget (slope 0) at 95%."""
+    village, bitcoin = ev.attention_scaling(MALAWI, MALAWI.parent / "bitcoin-otc.csv")
+    assert village.people == 86 and village.low > 0.3
+    assert village.low < 1.0 < village.high
+    assert bitcoin.people > 4000 and 0.9 < bitcoin.low < bitcoin.high < 1.0
