@@ -11,7 +11,7 @@ APP_PORT ?= 8765
 .PHONY: help venv system demo sweep test test-fast lint bench bench-storage app clean validate
 
 help:
-	@echo "make demo   - run the default small-vs-large experiment (summary + figures in outputs/)"
+	@echo "make demo   - the calibrated answer: both fits to Granovetter's tables (summaries + figures in outputs/)"
 	@echo "make sweep  - the small-vs-large sweep (90 runs, all cores) with tables and figures"
 	@echo "make test   - set up (venv, app assets, browser and SLURM as root), then ruff + tests"
 	@echo "make bench  - benchmarks (writes BENCHMARKS.md)"
@@ -34,8 +34,15 @@ $(ASSETS): $(STAMP)
 
 venv: $(STAMP)
 
+# The calibrated answer under each fit to Granovetter's tables (docs/findings.md): they
+# differ in whether attention budgets grow with audience, the rule that decides it.
 demo: $(STAMP)
-	$(PY) -m experiments.run
+	@echo "== fit B (experiment=calibrated_rules_at_defaults): attention budgets do not grow with audience"
+	@$(PY) -m experiments.run experiment=calibrated_rules_at_defaults \
+	    'hydra.run.dir=outputs/$${now:%Y-%m-%d}/$${now:%H-%M-%S}-fit-b'
+	@echo "== fit A (experiment=calibrated): attention budgets grow with audience (exponent 0.95)"
+	@$(PY) -m experiments.run experiment=calibrated \
+	    'hydra.run.dir=outputs/$${now:%Y-%m-%d}/$${now:%H-%M-%S}-fit-a'
 
 # The model's evidence at laptop size: rewrites docs/validation.md and docs/figures/validation/.
 validate: $(STAMP)

@@ -212,18 +212,23 @@ def objective_for(base: Config, seeds: Sequence[int], mapping: ev.ClassShares,
                   fixed: Sequence[str] = ()) -> Any:
     """The trial objective: mean distance over ``seeds`` of ``base`` with the trial's values.
 
-    ``fixed`` keys are not searched (``base`` holds their values).
+    Plus the Onnela term (:func:`sim.evidence.onnela_penalty` of the gap on Facebook,
+    0 while the fit keeps Onnela et al.'s pattern). ``fixed`` keys are not searched
+    (``base`` holds their values).
     """
 
     def objective(trial: Any) -> float:
         values = suggest(trial, fixed)
-        per_seed = ev.measure(ev.with_values(base, values), seeds, [mapping])
+        config = ev.with_values(base, values)
+        gap = ev.onnela_gap(config)
+        trial.set_user_attr("onnela_gap", gap)
+        per_seed = ev.measure(config, seeds, [mapping])
         for col in ("g_tie", "g_chain", "n_worked"):
             trial.set_user_attr(col, float(per_seed[col].mean()))
         distance = per_seed["distance"].to_numpy(np.float64)
         if (per_seed["n_worked"] == 0).any() or not np.isfinite(distance).all():
             return EMPTY_PENALTY
-        return float(distance.mean())
+        return float(distance.mean()) + ev.onnela_penalty(gap)
 
     return objective
 

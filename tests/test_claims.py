@@ -183,3 +183,27 @@ def test_top_factors_are_sobol_factors_neither_contested_nor_fitted() -> None:
         assert (low, high) == (ranges[key].text(0.0), ranges[key].text(1.0))
         for value in (low, high):
             compose_config(["experiment=calibrated", f"{key}={value}"])
+
+
+def _per_fit_section(figures_dir: Path, quick: bool = True, overrides=()) -> str:
+    (figures_dir / "p.png").write_bytes(b"p")
+    link = f"figures/{figures_dir.parent.name}/{figures_dir.name}/p.png"  # relative to docs/
+    return f"## Patterns\n\n{' '.join(overrides)} ![p]({link})\n"
+
+
+def test_validate_runs_per_fit_sections_once_per_fit_and_relinks_their_figures(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    module = types.ModuleType("fake_per_fit")
+    module.validation_section = _per_fit_section
+    monkeypatch.setitem(sys.modules, "fake_per_fit", module)
+    monkeypatch.setattr(validate, "SECTIONS", (("pat", "fake_per_fit"),))
+    monkeypatch.setattr(validate, "PER_FIT", {"pat": (("fit X", "fx", ("experiment=x",)),
+                                                      ("fit Y", "fy", ("experiment=y",)))})
+    report = tmp_path / "docs" / "validation.md"
+    report.parent.mkdir()
+    assert validate.main(["--out", str(report)]) == 0
+    text = report.read_text()
+    assert "## Patterns (fit X)\n\nexperiment=x ![p](figures/validation/fx/p.png)" in text
+    assert "## Patterns (fit Y)\n\nexperiment=y ![p](figures/validation/fy/p.png)" in text
+    assert (tmp_path / "docs" / "figures" / "validation" / "fy" / "p.png").exists()

@@ -174,7 +174,7 @@ def test_with_values_sets_dotted_keys_and_checks_them():
 def test_search_space_is_valid_and_covers_the_defaults():
     defaults = Config()
     assert ev.CALIBRATED == tuple(ev.SEARCH_SPACE)
-    assert 5 <= len(ev.CALIBRATED) <= 9
+    assert 5 <= len(ev.CALIBRATED) <= 10
     for key, spec in ev.SEARCH_SPACE.items():
         group, leaf = key.split(".")
         default = getattr(getattr(defaults, group), leaf)
@@ -292,3 +292,30 @@ def test_village_attention_grows_with_partners() -> None:
     assert village.people == 86 and village.low > 0.3
     assert village.low < 1.0 < village.high
     assert bitcoin.people > 4000 and 0.9 < bitcoin.low < bitcoin.high < 1.0
+
+
+# --- Onnela's pattern, kept by the fit ----------------------------------------------------
+
+
+def test_onnela_penalty_is_a_hinge_below_the_least_gap() -> None:
+    assert ev.onnela_penalty(0.9) == 0.0
+    assert ev.onnela_penalty(ev.ONNELA_MIN_GAP) == 0.0
+    assert ev.onnela_penalty(0.3) == pytest.approx(ev.ONNELA_WEIGHT * (ev.ONNELA_MIN_GAP - 0.3))
+    assert ev.onnela_penalty(-0.2) == pytest.approx(ev.ONNELA_WEIGHT * 0.7)
+
+
+def test_onnela_gap_needs_strength_to_follow_embeddedness() -> None:
+    """Weak-first removal fragments Facebook far sooner with the default tie rule; with
+    strength independent of overlap and community (weak ties no longer the bridges) the
+    pattern is gone."""
+    assert ev.onnela_gap(Config()) > 0.8
+    flat = Config()
+    flat.ties.strength_embeddedness = 0.0
+    flat.ties.strength_community = 0.0
+    assert abs(ev.onnela_gap(flat)) < 0.2
+
+
+@pytest.mark.slow
+def test_both_fits_keep_onnelas_pattern() -> None:
+    for name in ("calibrated", "calibrated_rules_at_defaults"):
+        assert ev.onnela_gap(_calibrated(name)) >= ev.ONNELA_MIN_GAP, name
