@@ -133,6 +133,13 @@ def test_experiment_file_only_with_the_flag(tmp_path, capsys, monkeypatch):
     assert not target.exists()
     assert run(capsys, "--out", str(out), "--trials", "1", "--write-experiment", *TINY)[0] == 0
     assert target.read_text() == (out / "calibrated.yaml").read_text()
+    other = target.with_name("my_fit.yaml")
+    assert run(capsys, "--out", str(out), "--trials", "1", "--write-experiment", "my_fit",
+               *TINY)[0] == 0
+    assert other.read_text() == (out / "calibrated.yaml").read_text()
+    assert "python -m experiments.run experiment=my_fit\n" in other.read_text()
+    status, _, stderr = run(capsys, "--out", str(out), "--write-experiment", "../x", *TINY)
+    assert status == 2 and "--write-experiment: '../x' is not a file name" in stderr
 
 
 def test_experiment_yaml_holds_deltas_and_reads_back(tmp_path):
@@ -159,7 +166,9 @@ def test_committed_experiments_compose(path):
     assert values and set(values) <= set(ev.CALIBRATED)
     text = path.read_text()
     assert text.startswith("# @package _global_\n# Calibrated to Granovetter (1973)")
-    assert "150 trials" in text if path == calibrate.EXPERIMENT_FILE else "--fix" in text
+    assert f"experiment={path.stem}\n" in text  # says how to run it
+    assert "trials, each the mean distance over seeds" in text
+    assert ("--fix" in text) == (path == calibrate.RULES_AT_DEFAULTS_FILE)
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         composed = validate(to_config(compose("config",
                                               overrides=[f"experiment={path.stem}"])))
