@@ -74,8 +74,8 @@ class FitAnswer:
     small_majority: Estimate
     per_follower: Estimate
 
-    def sentence(self) -> str:
-        """The fit's answer as one plain sentence."""
+    def verdicts(self) -> str:
+        """What the two numbers say, in words (from the claim map's verdicts)."""
         s, m, p = self.small_share, self.small_majority, self.per_follower
         most = {"holds": "a majority", "fails": "a minority"}.get(m.verdict, "about half, "
                                                                     "not clearly more or less")
@@ -83,11 +83,16 @@ class FitAnswer:
         better = {"holds": "small audiences give more per follower",
                   "fails": "large audiences give more per follower"}.get(
             p.verdict, "no clear difference per follower")
+        return f"{most}, {versus} their {_pct(s.line)} share of people; {better}"
+
+    def sentence(self) -> str:
+        """The fit's answer as one plain sentence: the condition, the numbers, the verdicts."""
+        s, p = self.small_share, self.per_follower
+        most, better = self.verdicts().split("; ")
         return (f"{self.condition}: small-audience people broker {_pct(s.value)} "
                 f"[{_pct(s.low)}, {_pct(s.high)}] of the valuable referrals that worked, "
-                f"{most}, {versus} their {_pct(s.line)} share of people; realised value per "
-                f"follower, small over large, is {_ratio(p.value)} [{_ratio(p.low)}, "
-                f"{_ratio(p.high)}]: {better}.")
+                f"{most}; realised value per follower, small over large, is {_ratio(p.value)} "
+                f"[{_ratio(p.low)}, {_ratio(p.high)}]: {better}.")
 
 
 def _pct(x: float) -> str:
@@ -165,7 +170,8 @@ def answer_html(path: Path = CLAIM_MAP) -> str:
             f'<div><span class="v">{_ratio(p.value)}</span> '
             f'<span class="i">[{_ratio(p.low)}, {_ratio(p.high)}]</span>'
             f'<div class="l">realised value per follower, small over large</div></div></div>'
-            f'<div class="s">{html.escape(a.sentence())} In the app: rules = '
+            f'<div class="s">{html.escape(a.verdicts()[:1].upper() + a.verdicts()[1:])}. '
+            f'In the app: rules = '
             f'\u201c{html.escape(a.rules)}\u201d.</div></div>')
     runs = min(a.small_share.runs for a in answers)
     return (f'<div class="ref-answer-note">{html.escape(HEADLINE)} Numbers: the claim map '
