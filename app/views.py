@@ -23,7 +23,7 @@ from mesa.visualization.utils import update_counter
 
 from app import charts
 from app.answer import answer_html
-from app.model import DEFAULTS, MODEL_PARAMS, AppModel
+from app.model import DEFAULTS, MODEL_PARAMS, AppModel, fit_overrides
 from sim.measures import METRIC
 
 TITLE = "Everyone's an influencer"
@@ -74,12 +74,14 @@ def _times(x: float) -> str:
 
 
 def describe(knobs: dict) -> str:
-    """One line naming the knobs a world was built with."""
+    """One line naming the knobs a world was built with (and the fitted value a knob replaced)."""
+    fitted = fit_overrides(knobs["rules"]).get("response", {}).get("pass_base")
+    replaced = "" if fitted is None else f" (fitted: {fitted:g})"
     return (f"This world: {knobs['people']:,} people, rules: {html.escape(knobs['rules'])} "
             "(fitted values from the experiment file, these knobs on top), attention budget "
             f"{knobs['attention_budget']:g} posts/day, {100 * knobs['weak_tie_share']:.0f}% weak "
             f"ties, audience exponent {knobs['audience_exponent']:g}, pass-on probability "
-            f"{knobs['pass_on']:.2f}, seed {html.escape(knobs['seed'])}.")
+            f"{knobs['pass_on']:.2f}{replaced}, seed {html.escape(knobs['seed'])}.")
 
 
 @solara.component

@@ -161,6 +161,18 @@ def test_rules_knob_builds_the_config_hydra_composes(rules):
     assert model.knobs["rules"] == rules and model.problems == []
 
 
+def test_world_line_names_the_rules_and_the_fitted_value_a_knob_replaced():
+    from app.views import describe
+
+    knobs, _ = check_knobs({"rules": FIT_A, "pass_on": 0.25, "seed": "a<b"})
+    assert describe(knobs) == (
+        "This world: 1,000 people, rules: budgets grow with audience (fit A) (fitted values from "
+        "the experiment file, these knobs on top), attention budget 5 posts/day, 65% weak ties, "
+        "audience exponent 2.5, pass-on probability 0.25 (fitted: 0.343), seed a&lt;b.")
+    assert describe(check_knobs({})[0]).endswith(
+        "pass-on probability 0.10 (fitted: 0.0572), seed 42.")
+
+
 def test_fit_a_and_fit_b_set_the_contested_rules():
     a, b = fit_config(FIT_A), fit_config(FIT_B)
     assert (a.people.budget_audience_exponent, a.response.know) == (0.949, "all")
