@@ -74,10 +74,11 @@ import numpy as np
 from scipy.special import ndtr
 
 from sim import kernels, measures
-from sim.config import Config, TiesConfig, from_dict, to_dict, validate
+from sim.config import Config, TiesConfig, validate
 from sim.engine import CLOSED
 from sim.model import ReferralModel
 from sim.network import RawGraph, generate
+from sim.patterns import with_overrides
 from sim.records import ClosureTable
 from sim.rng import stream
 from sim.ties import strength_offsets
@@ -320,13 +321,13 @@ def fit_overrides(rules: str) -> dict[str, Any]:
     return {key: dict(value) if isinstance(value, dict) else value for key, value in data.items()}
 
 
-def _merge(base: dict[str, Any], deltas: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in deltas.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+def _dotted(node: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if isinstance(value, Mapping):
+            out.update(_dotted(value, f"{prefix}{key}."))
         else:
-            out[key] = value
+            out[f"{prefix}{key}"] = value
     return out
 
 
@@ -336,7 +337,7 @@ def fit_config(rules: str = DEFAULT_RULES, seed: int = 0) -> Config:
     The same configuration as ``python -m experiments.run experiment=<file>
     seed=<seed>`` composes (``tests/test_app.py`` checks it against Hydra).
     """
-    return validate(from_dict(_merge(to_dict(Config(seed=seed)), fit_overrides(rules))))
+    return with_overrides(Config(seed=seed), _dotted(fit_overrides(rules)))
 
 
 def app_config(people: int = 1000, attention_budget: float = 5.0, weak_tie_share: float = 0.65,
