@@ -27,6 +27,20 @@ The knobs and what they set:
 ``pass_on``
     ``response.pass_base``: the probability of passing a need on when it came
     over the weakest tie (plus 0.4 x the tie's strength for stronger ties).
+``rules``
+    Which calibrated fit the world starts from (:data:`RULES`): the rules and
+    fitted values of ``conf/experiment/calibrated_rules_at_defaults.yaml``
+    (fit B: attention budgets independent of audience, ``response.know=attention``)
+    or ``conf/experiment/calibrated.yaml`` (fit A: budgets grow almost in
+    proportion to audience, ``response.know=all``). Both fit Granovetter's
+    (1973) tables equally well and give opposite answers (docs/model.md,
+    section Calibration). The experiment file is read (:func:`fit_overrides`)
+    and applied onto the model's defaults exactly as ``experiment=<name>``
+    composes it; the other knobs are then set on top, so the pass-on slider
+    replaces the fit's ``response.pass_base`` and the weak-tie share slider
+    sets ``ties.strength_base`` under the fit's strength spread. Default: fit B
+    (:data:`DEFAULT_RULES`: its rules are the ones the evidence of
+    docs/model.md section 7.16 supports; the tables do not choose between them).
 ``seed``
     The root seed (``Config.seed``, and Mesa's ``rng``). Any text of at most
     :data:`SEED_MAX_CHARS` characters is accepted: a whole number below 2**63
@@ -52,20 +66,37 @@ import time
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtr
 
 from sim import kernels, measures
-from sim.config import Config, TiesConfig
+from sim.config import Config, TiesConfig, validate
 from sim.engine import CLOSED
 from sim.model import ReferralModel
 from sim.network import RawGraph, generate
+from sim.patterns import with_overrides
 from sim.records import ClosureTable
 from sim.rng import stream
 from sim.ties import strength_offsets
 
+EXPERIMENT_DIR = Path(__file__).resolve().parents[1] / "conf" / "experiment"
+"""The project's Hydra experiment files (``conf/experiment/<name>.yaml``)."""
+
+RULES: dict[str, str] = {
+    "budgets independent of audience (fit B)": "calibrated_rules_at_defaults",
+    "budgets grow with audience (fit A)": "calibrated",
+}
+"""Choices of the rules knob -> the experiment file (calibrated fit) the world starts from."""
+
+DEFAULT_RULES = "budgets independent of audience (fit B)"
+"""Fit B by default: its rules are those the evidence of docs/model.md §7.16 supports."""
+
 DEFAULTS: dict[str, object] = {
+    "rules": DEFAULT_RULES,
     "people": 1000,
     "attention_budget": 5.0,
     "weak_tie_share": 0.65,
@@ -76,6 +107,8 @@ DEFAULTS: dict[str, object] = {
 """Default value of every knob."""
 
 MODEL_PARAMS: dict[str, dict[str, object]] = {
+    "rules": {"type": "Select", "value": DEFAULT_RULES, "values": list(RULES),
+              "label": "Rules: calibrated fit (press Reset to apply)"},
     "seed": {"type": "InputText", "value": DEFAULTS["seed"],
              "label": "Seed (press Reset to apply)"},
     "people": {"type": "SliderInt", "value": DEFAULTS["people"], "min": 200, "max": 3000,
@@ -149,9 +182,10 @@ def check_knobs(raw: Mapping[str, object]) -> tuple[dict[str, object], list[str]
     """Check the knobs a page sent; return the values to use and what was refused.
 
     Every knob of :data:`MODEL_PARAMS` is checked against its slider (a finite
-    number inside ``[min, max]``, whole for whole-number sliders) and the seed
-    against :data:`SEED_MAX_CHARS`. A refused value is replaced by its default
-    and a one-line message (naming the knob, the value and what is allowed,
+    number inside ``[min, max]``, whole for whole-number sliders), the rules
+    against the choices of :data:`RULES` and the seed against
+    :data:`SEED_MAX_CHARS`. A refused value is replaced by its default and a
+    one-line message (naming the knob, the value and what is allowed,
     and the value used instead) is added to the list.
 
     Args:
@@ -165,7 +199,12 @@ def check_knobs(raw: Mapping[str, object]) -> tuple[dict[str, object], list[str]
     for name, default in DEFAULTS.items():
         value = raw.get(name, default)
         spec = MODEL_PARAMS[name]
-        if name == "seed":
+        if name == "rules":
+            problem = None
+            if not isinstance(value, str) or value not in RULES:
+                problem = (f"Rules: {_shown(value)} is not one of the choices; allowed: "
+                           + " or ".join(repr(r) for r in RULES))
+        elif name == "seed":
             problem = None
             text = value if isinstance(value, str) else None
             if isinstance(value, int) and not isinstance(value, bool):
@@ -184,6 +223,8 @@ def check_knobs(raw: Mapping[str, object]) -> tuple[dict[str, object], list[str]
             value = int(value)
         elif spec["type"] == "SliderFloat":
             value = float(value)
+        elif spec["type"] == "Select":
+            value = str(value)
         else:
             value = str(value).strip()
         knobs[name] = value
@@ -257,11 +298,53 @@ def strength_base_for_weak_share(offsets: np.ndarray, ties: TiesConfig, share: f
     return 0.5 * (lo + hi)
 
 
+@cache
+def _read_experiment(path: Path) -> dict[str, Any]:
+    from omegaconf import OmegaConf  # Hydra's config library (a project dependency)
+
+    data = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: an experiment file must be a mapping of settings")
+    return data
+
+
+def fit_overrides(rules: str) -> dict[str, Any]:
+    """The settings of the calibrated fit behind a rules choice, as its experiment file has them.
+
+    Args:
+        rules: A key of :data:`RULES`.
+
+    Returns:
+        Nested ``{section: {key: value}}`` deltas from the model's defaults (a copy).
+    """
+    data = _read_experiment(EXPERIMENT_DIR / f"{RULES[rules]}.yaml")
+    return {key: dict(value) if isinstance(value, dict) else value for key, value in data.items()}
+
+
+def _dotted(node: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if isinstance(value, Mapping):
+            out.update(_dotted(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def fit_config(rules: str = DEFAULT_RULES, seed: int = 0) -> Config:
+    """The model's defaults with the calibrated fit of ``rules`` applied (validated).
+
+    The same configuration as ``python -m experiments.run experiment=<file>
+    seed=<seed>`` composes (``tests/test_app.py`` checks it against Hydra).
+    """
+    return with_overrides(Config(seed=seed), _dotted(fit_overrides(rules)))
+
+
 def app_config(people: int = 1000, attention_budget: float = 5.0, weak_tie_share: float = 0.65,
                audience_exponent: float = 2.5, pass_on: float = 0.1,
-               seed: object = "42") -> tuple[Config, RawGraph]:
+               seed: object = "42", rules: str = DEFAULT_RULES) -> tuple[Config, RawGraph]:
     """The configuration (and its network) for the app's knobs; see the module docstring."""
-    cfg = Config(seed=parse_seed(seed))
+    cfg = fit_config(rules, parse_seed(seed))
     cfg.warmup_days = 0  # the app shows the network from its first day, so it measures from it
     cfg.people.n = int(people)
     cfg.people.agents = "all"
@@ -271,7 +354,7 @@ def app_config(people: int = 1000, attention_budget: float = 5.0, weak_tie_share
     graph = generate(cfg.network, cfg.people.n, stream(cfg.seed, "network"))
     offsets = strength_offsets(graph.n, graph.u, graph.v, cfg.ties, graph.community)
     cfg.ties.strength_base = strength_base_for_weak_share(offsets, cfg.ties, weak_tie_share)
-    return cfg, graph
+    return validate(cfg), graph
 
 
 @dataclass
@@ -305,15 +388,16 @@ class AppModel(ReferralModel):
         audience_exponent: Power-law exponent of audiences (lower = bigger hubs).
         pass_on: Probability of passing a need on over the weakest tie.
         seed: Seed box text (see :func:`parse_seed`).
+        rules: Which calibrated fit the world starts from (a key of :data:`RULES`).
     """
 
     def __init__(self, people: int = 1000, attention_budget: float = 5.0,
                  weak_tie_share: float = 0.65, audience_exponent: float = 2.5,
-                 pass_on: float = 0.1, seed: object = "42") -> None:
+                 pass_on: float = 0.1, seed: object = "42", rules: str = DEFAULT_RULES) -> None:
         knobs, problems = check_knobs({
             "people": people, "attention_budget": attention_budget,
             "weak_tie_share": weak_tie_share, "audience_exponent": audience_exponent,
-            "pass_on": pass_on, "seed": seed})
+            "pass_on": pass_on, "seed": seed, "rules": rules})
         config, graph = app_config(**knobs)
         super().__init__(config, graph=graph)
         self.knobs = knobs

@@ -22,7 +22,8 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
 from app import charts
-from app.model import DEFAULTS, MODEL_PARAMS, AppModel
+from app.answer import answer_html
+from app.model import DEFAULTS, MODEL_PARAMS, AppModel, fit_overrides
 from sim.measures import METRIC
 
 TITLE = "Everyone's an influencer"
@@ -43,6 +44,17 @@ CSS = """
 .ref-problems { font-size: 15px; color: #7a2800; background: #fff1e6; border-left: 6px solid
                 #D55E00; border-radius: 8px; padding: 8px 14px; margin: 4px 0 8px 0; }
 .ref-problems ul { margin: 4px 0 0 0; }
+.ref-answer { margin: 0 0 8px 0; }
+.ref-answer-note { font-size: 15px; color: #333; margin: 2px 0 6px 2px; }
+.ref-answer-cards { display: flex; flex-wrap: wrap; gap: 10px; }
+.ref-answer-card { flex: 1 1 380px; border-radius: 8px; padding: 8px 14px; background: #eef3f8;
+                   border-left: 6px solid #0072B2; }
+.ref-answer-card .c { font-size: 15px; font-weight: 700; color: #222; }
+.ref-answer-card .nums { display: flex; gap: 24px; margin: 4px 0; }
+.ref-answer-card .v { font-size: 26px; font-weight: 700; color: #222; }
+.ref-answer-card .i { font-size: 15px; color: #555; }
+.ref-answer-card .l { font-size: 13px; color: #555; max-width: 260px; }
+.ref-answer-card .s { font-size: 13px; color: #444; }
 /* Sidebar sliders: label on its own line, value always shown above the thumb. */
 .v-slider.v-input--horizontal { grid-template-areas: "prepend" "control" !important;
                                 grid-template-columns: minmax(0, 1fr) !important; }
@@ -62,11 +74,14 @@ def _times(x: float) -> str:
 
 
 def describe(knobs: dict) -> str:
-    """One line naming the knobs a world was built with."""
-    return (f"This world: {knobs['people']:,} people, attention budget "
+    """One line naming the knobs a world was built with (and the fitted value a knob replaced)."""
+    fitted = fit_overrides(knobs["rules"]).get("response", {}).get("pass_base")
+    replaced = "" if fitted is None else f" (fitted: {fitted:g})"
+    return (f"This world: {knobs['people']:,} people, rules: {html.escape(knobs['rules'])} "
+            "(fitted values from the experiment file, these knobs on top), attention budget "
             f"{knobs['attention_budget']:g} posts/day, {100 * knobs['weak_tie_share']:.0f}% weak "
             f"ties, audience exponent {knobs['audience_exponent']:g}, pass-on probability "
-            f"{knobs['pass_on']:.2f}, seed {html.escape(knobs['seed'])}.")
+            f"{knobs['pass_on']:.2f}{replaced}, seed {html.escape(knobs['seed'])}.")
 
 
 @solara.component
@@ -91,6 +106,16 @@ def Tiles(model: AppModel) -> None:
         f'<div class="ref-tile {cls}"><div class="v">{value}</div><div class="l">{label}</div>'
         "</div>" for cls, value, label in tiles)
     solara.HTML(tag="div", unsafe_innerHTML=markup, classes=["ref-tiles"])
+
+
+ANSWER_HTML = answer_html()
+"""The calibrated answer above the live tiles, read once at start-up (:mod:`app.answer`)."""
+
+
+@solara.component
+def Answer() -> None:
+    """The calibrated answer and the condition it depends on (from the committed claim map)."""
+    solara.HTML(tag="div", unsafe_innerHTML=ANSWER_HTML, classes=["ref-answer"])
 
 
 @solara.component
@@ -174,6 +199,7 @@ def Dashboard(model: AppModel) -> None:
     solara.Style(CSS)
     alive = solara.use_memo(page_watch, [])
     model.page_alive = alive  # every new model (Reset) learns when the tab closes
+    Answer()
     Problems(model)
     solara.HTML(tag="div", classes=["ref-world"], unsafe_innerHTML=describe(model.knobs))
     Tiles(model)
@@ -184,9 +210,10 @@ def Dashboard(model: AppModel) -> None:
             ClosuresPlot(model)
             solara.HTML(tag="div", classes=["ref-note"], unsafe_innerHTML=(
                 "<b>Try:</b> move a slider on the left, then press <b>Reset</b> to build a new "
-                "world with it. Fewer weak ties or a smaller pass-on probability keep needs "
-                "local; a lower audience exponent makes bigger hubs. Who closes the valuable "
-                "connections then?"))
+                "world with it. Switch the rules between the two calibrated fits: do small "
+                "people still close most valuable connections? Fewer weak ties or a smaller "
+                "pass-on probability keep needs local; a lower audience exponent makes bigger "
+                "hubs. Who closes the valuable connections then?"))
 
 
 @solara.component

@@ -29,13 +29,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app import charts  # noqa: E402
+from app import answer, charts  # noqa: E402
 from app import model as app_model  # noqa: E402
 from app.model import (  # noqa: E402
+    DEFAULT_RULES,
     DEFAULTS,
+    RULES,
     AppModel,
     app_config,
     check_knobs,
+    fit_config,
     parse_seed,
     weak_share,
 )
@@ -97,6 +100,10 @@ def test_seed_box_accepts_any_text():
     ("audience_exponent", True, "Audience exponent: True is not a number"),
     ("pass_on", -0.1, "Pass-on probability: -0.1 is out of range; allowed: a number from 0 to 1"),
     ("pass_on", None, "Pass-on probability: None is not a number"),
+    ("rules", "fit A", "Rules: 'fit A' is not one of the choices; allowed: 'budgets independent "
+                       "of audience (fit B)' or 'budgets grow with audience (fit A)'"),
+    ("rules", ["x"], "Rules: ['x'] is not one of the choices"),
+    ("rules", 1, "Rules: 1 is not one of the choices"),
 ], ids=lambda v: v if isinstance(v, str) and len(v) < 30 else type(v).__name__)
 def test_the_server_refuses_bad_knobs_and_says_so(knob, value, message):
     knobs, problems = check_knobs({knob: value})
@@ -115,6 +122,167 @@ def test_good_knobs_pass_unchanged():
     assert knobs == {**DEFAULTS, "people": 3000, "attention_budget": 20.0, "seed": "\u00b2",
                      "weak_tie_share": 0.05, "pass_on": 1.0}
     assert AppModel(people=200, seed="\u00b2").knobs["seed"] == "\u00b2"
+
+
+# --- the calibrated fits behind the rules knob ---------------------------------------------
+
+
+FIT_A = "budgets grow with audience (fit A)"
+FIT_B = "budgets independent of audience (fit B)"
+
+
+def test_rules_knob_offers_both_fits_fit_b_by_default():
+    assert RULES == {FIT_B: "calibrated_rules_at_defaults", FIT_A: "calibrated"}
+    assert DEFAULTS["rules"] == DEFAULT_RULES == FIT_B
+    assert app_model.MODEL_PARAMS["rules"] == {
+        "type": "Select", "value": FIT_B, "values": [FIT_B, FIT_A],
+        "label": "Rules: calibrated fit (press Reset to apply)"}
+
+
+@pytest.mark.parametrize("rules", [FIT_A, FIT_B])
+def test_rules_knob_builds_the_config_hydra_composes(rules):
+    from experiments.compose import compose_config
+    from sim.config import flatten
+
+    experiment = RULES[rules]
+    hydra = compose_config([f"experiment={experiment}", "seed=5"])
+    assert fit_config(rules, 5) == hydra
+    # The app's world: the fitted keys as Hydra composes them, the knobs on top.
+    fitted = flatten(compose_config([f"experiment={experiment}"]))
+    defaults = flatten(compose_config([]))
+    changed = {k for k in fitted if fitted[k] != defaults[k]}
+    assert changed == {f"{section}.{key}" for section, keys in
+                       app_model.fit_overrides(rules).items() for key in keys}
+    model = AppModel(people=300, pass_on=0.3, attention_budget=7.5, seed="5", rules=rules)
+    mine = flatten(model.config)
+    assert {k: mine[k] for k in changed - {"response.pass_base"}} == \
+        {k: fitted[k] for k in changed - {"response.pass_base"}}
+    assert (mine["response.pass_base"], mine["people.budget_mean"], mine["seed"]) == (0.3, 7.5, 5)
+    assert model.knobs["rules"] == rules and model.problems == []
+
+
+def test_world_line_names_the_rules_and_the_fitted_value_a_knob_replaced():
+    from app.views import describe
+
+    knobs, _ = check_knobs({"rules": FIT_A, "pass_on": 0.25, "seed": "a<b"})
+    assert describe(knobs) == (
+        "This world: 1,000 people, rules: budgets grow with audience (fit A) (fitted values from "
+        "the experiment file, these knobs on top), attention budget 5 posts/day, 65% weak ties, "
+        "audience exponent 2.5, pass-on probability 0.25 (fitted: 0.343), seed a&lt;b.")
+    assert describe(check_knobs({})[0]).endswith(
+        "pass-on probability 0.10 (fitted: 0.0572), seed 42.")
+
+
+def test_fit_a_and_fit_b_set_the_contested_rules():
+    a, b = fit_config(FIT_A), fit_config(FIT_B)
+    assert (a.people.budget_audience_exponent, a.response.know) == (0.949, "all")
+    assert (b.people.budget_audience_exponent, b.response.know) == (0.0, "attention")
+    assert (a.response.pass_base, b.response.pass_base) == (0.343, 0.0572)
+
+
+def test_budgets_growing_with_audience_hand_the_valuable_referrals_to_large_people():
+    # Same seed and knobs, the two fits: the live world shows the calibrated contrast.
+    shares = {}
+    for rules in (FIT_A, FIT_B):
+        model = AppModel(people=2000, seed="3", rules=rules)
+        for _ in range(200):
+            model.step()
+        scores = model.scores()
+        assert scores["valuable_referrals"] >= 10
+        shares[rules] = scores["small_share_valuable_brokered"]
+    assert shares[FIT_A] < 0.5 < shares[FIT_B], shares
+
+
+# --- the calibrated answer above the tiles --------------------------------------------------
+
+CLAIM_MAP_HEADER = "group,condition,claim,runs,value,low,high,interval,line,verdict\n"
+
+
+def _claim_map(tmp_path: Path, b_majority: str = "holds", b_follower: str = "holds") -> Path:
+    a, b = "fit A (all fitted)", "fit B (rules at defaults)"
+    rows = [
+        (a, a, "small_share", 0.2, 0.15, 0.25, 0.9, "fails"),
+        (a, a, "small_majority", 0.2, 0.15, 0.25, 0.5, "fails"),
+        (a, a, "per_follower", 0.3, 0.25, 0.35, 1.0, "fails"),
+        (a, a, "loyal", 0.6, 0.5, 0.7, 1.0, "fails"),
+        # a moved factor: not the fit's own row, never shown
+        (a, "fit A: people.budget_audience_exponent=0.0", "small_share", 0.66, 0.6, 0.7, 0.9,
+         "fails"),
+        (b, b, "small_share", 0.8, 0.754, 0.856, 0.9, "fails"),
+        (b, b, "small_majority", 0.8, 0.754, 0.856, 0.5, b_majority),
+        (b, b, "per_follower", 3.5, 3.214, 3.926, 1.0, b_follower),
+        (b, "fit B: response.know=all", "per_follower", 1.05, 0.95, 1.36, 1.0, "undecided"),
+    ]
+    path = tmp_path / "claim_map.csv"
+    path.write_text(CLAIM_MAP_HEADER + "".join(
+        f"{g},{c},{k},6,{v},{lo},{hi},BCa,{line},{verdict}\n"
+        for g, c, k, v, lo, hi, line, verdict in rows))
+    return path
+
+
+def test_banner_states_both_fits_and_the_condition(tmp_path):
+    path = _claim_map(tmp_path)
+    assert answer.answer_sentences(path) == [
+        "The calibrated answer: both fits match Granovetter's (1973) tables equally well, and "
+        "they disagree on who closes the valuable connections. What decides it is whether "
+        "attention budgets grow with audience (how viewers know their contacts' expertise "
+        "goes with it).",
+        "If attention budgets do not grow with audience (fit B: the contested rules at their "
+        "defaults): small-audience people broker 80% [75%, 86%] of the valuable referrals that "
+        "worked, a majority, below their 90% share of people; realised value per follower, "
+        "small over large, is 3.50\u00d7 [3.21\u00d7, 3.93\u00d7]: small audiences give more "
+        "per follower.",
+        "If attention budgets grow in proportion to audience (fit A: every calibrated parameter "
+        "fitted): small-audience people broker 20% [15%, 25%] of the valuable referrals that "
+        "worked, a minority, below their 90% share of people; realised value per follower, "
+        "small over large, is 0.30\u00d7 [0.25\u00d7, 0.35\u00d7]: large audiences give more "
+        "per follower.",
+    ]
+    markup = answer.answer_html(path)
+    assert markup.count('class="ref-answer-card"') == 2
+    assert markup.index("(fit B: the contested") < markup.index("(fit A: every")
+    assert '<span class="v">80%</span> <span class="i">[75%, 86%]</span>' in markup
+    assert '<span class="v">0.30\u00d7</span> <span class="i">[0.25\u00d7, 0.35\u00d7]</span>' \
+        in markup
+    assert "pooled over 6 seeds a fit" in markup
+    assert ("A minority, below their 90% share of people; large audiences give more per "
+            f"follower. In the app: rules = \u201c{FIT_A}\u201d.") in markup
+    assert ("A majority, below their 90% share of people; small audiences give more per "
+            f"follower. In the app: rules = \u201c{FIT_B}\u201d.") in markup
+
+
+def test_banner_says_undecided_when_the_interval_straddles_the_line(tmp_path):
+    sentence = answer.answer_sentences(_claim_map(tmp_path, "undecided", "undecided"))[1]
+    assert "worked, about half, not clearly more or less, below their 90% share" in sentence
+    assert sentence.endswith(": no clear difference per follower.")
+
+
+@pytest.mark.parametrize("content", [
+    None,  # no file
+    "",  # empty
+    "group,condition,claim\nfit A (all fitted),fit A (all fitted),small_share\n",  # columns
+    "\xff\xfe not a csv",
+], ids=["missing", "empty", "columns-missing", "garbage"])
+def test_banner_without_a_readable_claim_map_points_to_the_findings(tmp_path, content):
+    path = tmp_path / "claim_map.csv"
+    if content is not None:
+        path.write_bytes(content.encode("latin-1"))
+    assert answer.answer_sentences(path) == [
+        "The calibrated answer, and the conditions it depends on, is in docs/findings.md."]
+    assert answer.answer_html(path) == (
+        '<div class="ref-answer-note">The calibrated answer, and the conditions it depends on, '
+        "is in docs/findings.md.</div>")
+
+
+def test_banner_refuses_a_claim_map_missing_a_fit_or_a_number(tmp_path):
+    full = _claim_map(tmp_path).read_text()
+    no_b = "".join(line + "\n" for line in full.splitlines() if not line.startswith("fit B"))
+    (tmp_path / "no_b.csv").write_text(no_b)
+    assert answer.answer_sentences(tmp_path / "no_b.csv") == [answer.FALLBACK]
+    (tmp_path / "nan.csv").write_text(full.replace("3.5,3.214", "nan,3.214"))
+    assert answer.answer_sentences(tmp_path / "nan.csv") == [answer.FALLBACK]
+    (tmp_path / "verdict.csv").write_text(full.replace("0.9,fails", "0.9,maybe"))
+    assert answer.answer_sentences(tmp_path / "verdict.csv") == [answer.FALLBACK]
 
 
 def test_tiles_are_the_models_measures():
@@ -366,7 +534,14 @@ def test_app_in_a_real_browser(server):
             timings["page_load_s"] = time.perf_counter() - t0
             day = page.locator(".ref-tile .v").first
             expect(day).to_have_text("0")
-            expect(page.get_by_text("This world: 1,000 people")).to_be_visible()
+            expect(page.get_by_text("This world: 1,000 people, rules: budgets independent of "
+                                    "audience (fit B)")).to_be_visible()
+            # The calibrated answer above the tiles: both fits from the committed claim map,
+            # or, without it, the one sentence pointing to the findings.
+            banner = page.locator(".ref-answer")
+            expect(banner).to_contain_text("The calibrated answer")
+            readable = answer.read_answers() is not None
+            expect(banner.locator(".ref-answer-card")).to_have_count(2 if readable else 0)
 
             def shots() -> dict[str, bytes]:
                 return {n: page.locator(f"img.{n}").screenshot() for n in PICTURES}
@@ -404,9 +579,13 @@ def test_app_in_a_real_browser(server):
             people.focus()
             page.keyboard.press("Home")
             expect(people).to_have_attribute("aria-valuenow", "200")
+            # ... and switch the rules to the other calibrated fit.
+            page.get_by_text("budgets independent of audience (fit B)", exact=True).first.click()
+            page.get_by_role("option", name="budgets grow with audience (fit A)").click()
             t0 = time.perf_counter()
             page.get_by_role("button", name="Reset").click()
-            expect(page.get_by_text("This world: 200 people")).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("This world: 200 people, rules: budgets grow with audience "
+                                    "(fit A)")).to_be_visible(timeout=60_000)
             expect(day).to_have_text("0", timeout=30_000)
             timings["reset_200_people_s"] = time.perf_counter() - t0
             page.wait_for_timeout(1000)

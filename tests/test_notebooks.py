@@ -108,6 +108,11 @@ def test_story_notebook_runs(kernel_env):
     assert re.search(r"need #\d+ is CLOSED", text)
     assert "right after the closure" in text
     assert "valuable referrals brokered by small people" in text  # result.summary()
+    # Section 5 runs both calibrated fits, as the experiment files set them.
+    assert ("fit B: budgets independent of audience: people.budget_audience_exponent = 0, "
+            "response.know = attention") in text
+    assert ("fit A: budgets grow with audience: people.budget_audience_exponent = 0.949, "
+            "response.know = all") in text
     # audiences, story network, top audiences, tie growth, small vs large (twice)
     assert n_images(nb) >= 6
 
