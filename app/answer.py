@@ -29,8 +29,9 @@ FALLBACK = "The calibrated answer, and the conditions it depends on, is in docs/
 FITS: tuple[tuple[str, str, str], ...] = (
     ("fit B", "If attention budgets do not grow with audience (fit B: the contested rules at "
               "their defaults)", "budgets independent of audience (fit B)"),
-    ("fit A", "If attention budgets grow in proportion to audience (fit A: every calibrated "
-              "parameter fitted)", "budgets grow with audience (fit A)"),
+    ("fit A", "If attention budgets grow with audience (fit A: every calibrated parameter "
+              "fitted, budgets as audience to the power 0.55)",
+     "budgets grow with audience (fit A)"),
 )
 """``(group prefix in the claim map, the condition in words, the app's rules choice)``."""
 

@@ -31,8 +31,8 @@ The knobs and what they set:
     Which calibrated fit the world starts from (:data:`RULES`): the rules and
     fitted values of ``conf/experiment/calibrated_rules_at_defaults.yaml``
     (fit B: attention budgets independent of audience, ``response.know=attention``)
-    or ``conf/experiment/calibrated.yaml`` (fit A: budgets grow almost in
-    proportion to audience, ``response.know=all``). Both fit Granovetter's
+    or ``conf/experiment/calibrated.yaml`` (fit A: budgets grow with audience,
+    as audience**0.55, ``response.know=attention``). Both fit Granovetter's
     (1973) tables equally well and give opposite answers (docs/model.md,
     section Calibration). The experiment file is read (:func:`fit_overrides`)
     and applied onto the model's defaults exactly as ``experiment=<name>``

@@ -168,16 +168,16 @@ def test_world_line_names_the_rules_and_the_fitted_value_a_knob_replaced():
     assert describe(knobs) == (
         "This world: 1,000 people, rules: budgets grow with audience (fit A) (fitted values from "
         "the experiment file, these knobs on top), attention budget 5 posts/day, 65% weak ties, "
-        "audience exponent 2.5, pass-on probability 0.25 (fitted: 0.343), seed a&lt;b.")
+        "audience exponent 2.5, pass-on probability 0.25 (fitted: 0.125), seed a&lt;b.")
     assert describe(check_knobs({})[0]).endswith(
-        "pass-on probability 0.10 (fitted: 0.0572), seed 42.")
+        "pass-on probability 0.10 (fitted: 0.145), seed 42.")
 
 
 def test_fit_a_and_fit_b_set_the_contested_rules():
     a, b = fit_config(FIT_A), fit_config(FIT_B)
-    assert (a.people.budget_audience_exponent, a.response.know) == (0.949, "all")
+    assert (a.people.budget_audience_exponent, a.response.know) == (0.551, "attention")
     assert (b.people.budget_audience_exponent, b.response.know) == (0.0, "attention")
-    assert (a.response.pass_base, b.response.pass_base) == (0.343, 0.0572)
+    assert (a.response.pass_base, b.response.pass_base) == (0.125, 0.145)
 
 
 def test_budgets_growing_with_audience_hand_the_valuable_referrals_to_large_people():
@@ -232,8 +232,8 @@ def test_banner_states_both_fits_and_the_condition(tmp_path):
         "worked, a majority, below their 90% share of people; realised value per follower, "
         "small over large, is 3.50\u00d7 [3.21\u00d7, 3.93\u00d7]: small audiences give more "
         "per follower.",
-        "If attention budgets grow in proportion to audience (fit A: every calibrated parameter "
-        "fitted): small-audience people broker 20% [15%, 25%] of the valuable referrals that "
+        "If attention budgets grow with audience (fit A: every calibrated parameter fitted, "
+        "budgets as audience to the power 0.55): small-audience people broker 20% [15%, 25%] of the valuable referrals that "
         "worked, a minority, below their 90% share of people; realised value per follower, "
         "small over large, is 0.30\u00d7 [0.25\u00d7, 0.35\u00d7]: large audiences give more "
         "per follower.",

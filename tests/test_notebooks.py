@@ -111,8 +111,8 @@ def test_story_notebook_runs(kernel_env):
     # Section 5 runs both calibrated fits, as the experiment files set them.
     assert ("fit B: budgets independent of audience: people.budget_audience_exponent = 0, "
             "response.know = attention") in text
-    assert ("fit A: budgets grow with audience: people.budget_audience_exponent = 0.949, "
-            "response.know = all") in text
+    assert ("fit A: budgets grow with audience: people.budget_audience_exponent = 0.551, "
+            "response.know = attention") in text
     # audiences, story network, top audiences, tie growth, small vs large (twice)
     assert n_images(nb) >= 6
 
