@@ -40,7 +40,7 @@ demo: $(STAMP)
 	@echo "== fit B (experiment=calibrated_rules_at_defaults): attention budgets do not grow with audience"
 	@$(PY) -m experiments.run experiment=calibrated_rules_at_defaults \
 	    'hydra.run.dir=outputs/$${now:%Y-%m-%d}/$${now:%H-%M-%S}-fit-b'
-	@echo "== fit A (experiment=calibrated): attention budgets grow with audience (exponent 0.95)"
+	@echo "== fit A (experiment=calibrated): attention budgets grow with audience (as audience^0.55)"
 	@$(PY) -m experiments.run experiment=calibrated \
 	    'hydra.run.dir=outputs/$${now:%Y-%m-%d}/$${now:%H-%M-%S}-fit-a'
 
