@@ -70,6 +70,7 @@ class Claim:
         den_b: Its denominator ("" = 1).
         null: The line the essay says the number is above; ``None``: the mean of
             the ``small_population_share`` column.
+        line_label: What the line is, for the figure ("" for ratios, whose line is 1).
     """
 
     key: str
@@ -79,6 +80,7 @@ class Claim:
     num_b: str = ""
     den_b: str = ""
     null: float | None = 1.0
+    line_label: str = ""
 
     def pooled(self, runs: pd.DataFrame | dict[str, np.ndarray],
                rows: np.ndarray | None = None) -> float:
@@ -100,10 +102,13 @@ class Claim:
 
 
 CLAIMS: tuple[Claim, ...] = (
-    Claim("small_share", "Small people's share of valuable\nreferrals that worked",
-          "valuable_worked_small", "valuable_worked", null=None),
+    # The essay's claim is that small people together close valuable connections (a
+    # majority); closing their headcount's share would mean parity per head as well.
     Claim("small_majority", "Small people's share of valuable\nreferrals that worked",
-          "valuable_worked_small", "valuable_worked", null=0.5),
+          "valuable_worked_small", "valuable_worked", null=0.5, line_label="half"),
+    Claim("small_share", "Small people's share of valuable\nreferrals that worked",
+          "valuable_worked_small", "valuable_worked", null=None,
+          line_label="population\nshare"),
     Claim("per_follower", "Realised value per follower,\nsmall over large",
           "value_small", "audience_small", "value_large", "audience_large"),
     Claim("loyal", "Realised value per follower,\nloyal over less loyal audiences",

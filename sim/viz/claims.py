@@ -41,7 +41,7 @@ def claim_map_figure(summary: pd.DataFrame, claims: Sequence[Any],
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     # Claims measured by the same number (one label) share a panel: the first one's
-    # verdict colours it, the others add their line.
+    # verdict colours it (dashed line), the others add their line (dotted).
     panels: dict[str, list[Any]] = {}
     for claim in claims:
         panels.setdefault(claim.label, []).append(claim)
@@ -66,15 +66,16 @@ def claim_map_figure(summary: pd.DataFrame, claims: Sequence[Any],
                 other = summary[summary["claim"] == extra.key]
                 extra_line = float(np.nanmean(other["line"]))
                 ax.axvline(extra_line, color=COLORS["muted"], ls=":", lw=1.5)
-                ax.text(extra_line, y[0] + 0.6, "half", ha="center", va="bottom", fontsize=10,
-                        color=COLORS["muted"])
+                if extra.line_label:
+                    ax.text(extra_line, y[0] + 0.6, extra.line_label, ha="center",
+                            va="bottom", fontsize=10, color=COLORS["muted"])
             if line == 1.0:  # a ratio: equal factors either way look equally far
                 ax.set_xscale("log")
                 ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
                 ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
                 ax.xaxis.set_minor_formatter(NullFormatter())
-            else:
-                ax.text(line, y[0] + 0.6, "population\nshare", ha="center", va="bottom",
+            if claim.line_label:
+                ax.text(line, y[0] + 0.6, claim.line_label, ha="center", va="bottom",
                         fontsize=10, color=COLORS["muted"])
             ax.set_xlabel(claim.label, fontsize=14)
             ax.tick_params(axis="x", labelsize=12)
