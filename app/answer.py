@@ -30,7 +30,7 @@ FITS: tuple[tuple[str, str, str], ...] = (
     ("fit B", "If attention budgets do not grow with audience (fit B: the contested rules at "
               "their defaults)", "budgets independent of audience (fit B)"),
     ("fit A", "If attention budgets grow with audience (fit A: every calibrated parameter "
-              "fitted, budgets as audience to the power 0.55)",
+              "fitted, the budget exponent among them)",
      "budgets grow with audience (fit A)"),
 )
 """``(group prefix in the claim map, the condition in words, the app's rules choice)``."""

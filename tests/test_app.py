@@ -233,7 +233,7 @@ def test_banner_states_both_fits_and_the_condition(tmp_path):
         "small over large, is 3.50\u00d7 [3.21\u00d7, 3.93\u00d7]: small audiences give more "
         "per follower.",
         "If attention budgets grow with audience (fit A: every calibrated parameter fitted, "
-        "budgets as audience to the power 0.55): small-audience people broker 20% [15%, 25%] "
+        "the budget exponent among them): small-audience people broker 20% [15%, 25%] "
         "of the valuable referrals that worked, a minority, below their 90% share of people; "
         "realised value per follower, "
         "small over large, is 0.30\u00d7 [0.25\u00d7, 0.35\u00d7]: large audiences give more "
