@@ -52,7 +52,7 @@ import pandas as pd
 
 from experiments.errors import EXIT_FAILED, exit_bad_input, exit_with, os_error_line
 from sim import evidence as ev
-from sim.config import Config, ConfigError, flatten, validate
+from sim.config import Config, ConfigError, flatten, validate, with_values
 from sim.io import write_csv, write_parquet, write_text
 
 #: The experiment file the command writes with --write-experiment (and validation reads).
@@ -172,7 +172,7 @@ def fixed_values(items: Sequence[str]) -> dict[str, Any]:
             raise BadArgumentError(f"--fix: {item!r} must be KEY=VALUE with KEY one of "
                                    f"{', '.join(ev.CALIBRATED)}")
         fixed[key] = yaml.safe_load(text)
-    ev.with_values(Config(), fixed)  # ConfigError names the key
+    with_values(Config(), fixed)  # ConfigError names the key
     return fixed
 
 
@@ -222,7 +222,7 @@ def objective_for(base: Config, seeds: Sequence[int], mapping: ev.ClassShares,
 
     def objective(trial: Any) -> float:
         values = suggest(trial, fixed)
-        config = ev.with_values(base, values)
+        config = with_values(base, values)
         gap = ev.onnela_gap(config)
         trial.set_user_attr("onnela_gap", gap)
         per_seed = ev.measure(config, seeds, [mapping])
@@ -416,7 +416,7 @@ def before_after(base: Config, calibrated: Mapping[str, Any], seeds: Sequence[in
     bar = tqdm(total=2 * len(seeds), desc="check", unit="run", disable=not progress,
                leave=False)
     parts = []
-    for label, cfg in (("before", base), ("after", ev.with_values(base, calibrated))):
+    for label, cfg in (("before", base), ("after", with_values(base, calibrated))):
         part = ev.measure(cfg, seeds, ev.MAPPINGS, progress=bar.update)
         part.insert(0, "config", label)
         parts.append(part)
@@ -543,7 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "warmup_days": args.warmup_days, "mapping": args.mapping,
                     "sampler_seed": args.sampler_seed, "space": search_space_text(fixed)}
         defaults = {k: flatten(Config())[k] for k in ev.CALIBRATED if k not in fixed}
-        fit_base = ev.with_values(base, fixed)
+        fit_base = with_values(base, fixed)
         with locked(args.out):
             study = open_study(args.out, settings, args.sampler_seed, defaults)
             ran = optimise(study, args.out, settings, args.sampler_seed, args.trials, fit_base,
@@ -557,7 +557,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             name = args.write_experiment or EXPERIMENT_FILE.stem
             header = _header(_n_complete(study), args.seeds, base, args.mapping, summary,
                              args.check_seeds, command.strip(),
-                             ev.onnela_gap(ev.with_values(base, values)), name)
+                             ev.onnela_gap(with_values(base, values)), name)
             yaml_text = experiment_yaml(values, header)
             written = write_outputs(args.out, study, per_seed, summary, yaml_text)
             if args.write_experiment:
@@ -608,7 +608,7 @@ def validation_section(figures_dir: Path, quick: bool = True) -> str:
         RULES_AT_DEFAULTS_FILE)}
     parts = [ev.measure(base, seeds, ev.MAPPINGS).assign(config="before")]
     for label, values in fits.items():
-        parts.append(ev.measure(ev.with_values(base, values), seeds, ev.MAPPINGS)
+        parts.append(ev.measure(with_values(base, values), seeds, ev.MAPPINGS)
                      .assign(config=label))
     per_seed = pd.concat(parts, ignore_index=True)
     summary = summary_table(per_seed)
@@ -637,7 +637,7 @@ def validation_section(figures_dir: Path, quick: bool = True) -> str:
     a = _get(summary, "after", "village", "distance")
     r = _get(summary, "rules_at_defaults", "village", "distance")
     onnela = {"before": ev.onnela_gap(base),
-              **{label: ev.onnela_gap(ev.with_values(base, values))
+              **{label: ev.onnela_gap(with_values(base, values))
                  for label, values in fits.items()}}
     return "\n".join([
         "## Calibration to Granovetter (1973)",

@@ -120,30 +120,19 @@ def run_components(people: pd.DataFrame, closures: pd.DataFrame) -> dict[str, fl
     """The sums of one run that the claims pool.
 
     Valuable referrals that worked, realised referral value and audience, by
-    audience class and by audience loyalty. The classes are those of
-    ``sim.measures.quality_metrics`` (large: top ``measures.large_fraction`` by
-    audience; loyal: loyalty at or above the median).
+    audience class and by audience loyalty: :func:`sim.measures.class_totals`,
+    the sums behind the run's own quality metrics.
     """
-    from sim.measures import broker_outcomes, loyal_audience
+    from sim.measures import class_totals
 
-    out = broker_outcomes(people, closures)
-    large = people["is_large"].to_numpy(bool)
-    audience = people["audience"].to_numpy(np.float64)
-    value = out["realised_value"].to_numpy(np.float64)
-    loyal = loyal_audience(people)
-    other = ~loyal & (people["loyalty"].to_numpy(np.float64) > 0)
-    referral = (closures["kind"].to_numpy(object) == "referral") & (
-        closures["broker"].to_numpy(np.int64) >= 0)
-    good = referral & closures["worked"].to_numpy(bool) & closures["valuable"].to_numpy(bool)
-    brokers = closures["broker"].to_numpy(np.int64)[good]
+    totals = class_totals(people, closures)
     return {
-        "small_population_share": float((~large).mean()),
-        "valuable_worked": float(good.sum()),
-        "valuable_worked_small": float((~large[brokers]).sum()),
-        "value_small": float(value[~large].sum()), "audience_small": float(audience[~large].sum()),
-        "value_large": float(value[large].sum()), "audience_large": float(audience[large].sum()),
-        "value_loyal": float(value[loyal].sum()), "audience_loyal": float(audience[loyal].sum()),
-        "value_other": float(value[other].sum()), "audience_other": float(audience[other].sum()),
+        "small_population_share": float(totals["people_small"] / len(people)),
+        "valuable_worked": float(totals["valuable_worked_small"]
+                                 + totals["valuable_worked_large"]),
+        **{key: float(totals[key]) for key in (
+            "valuable_worked_small", "value_small", "audience_small", "value_large",
+            "audience_large", "value_loyal", "audience_loyal", "value_other", "audience_other")},
     }
 
 
@@ -352,7 +341,8 @@ FULL_SEEDS = 20
 
 def validation_section(figures_dir: Path, quick: bool = True) -> str:
     """The claim-map section of ``docs/validation.md`` (runs it, writes the figure)."""
-    rows = conditions(fit_configs(), top_factors())
+    fits = fit_configs()
+    rows = conditions(fits, top_factors())
     seeds = range(QUICK_SEEDS if quick else FULL_SEEDS)
     size = QUICK_SIZE if quick else ()
     start = time.perf_counter()
@@ -382,19 +372,21 @@ def validation_section(figures_dir: Path, quick: bool = True) -> str:
             r = part[part["claim"] == claim.key].iloc[0]
             cells.append(f"{r['value']:.2f} [{r['low']:.2f}, {r['high']:.2f}] {r['verdict']}")
         lines.append(f"| {condition} | " + " | ".join(cells) + " |")
-    lines += ["", *scaling_lines()]
+    lines += ["", *scaling_lines(fits)]
     return "\n".join(lines) + "\n"
 
 
-def scaling_lines() -> list[str]:
-    """Markdown: what the shared data say about the decisive rule (budgets and audience)."""
+def scaling_lines(fits: Sequence[tuple[str, Any]]) -> list[str]:
+    """Markdown: what the shared data say about the decisive rule (budgets and audience).
+
+    Args:
+        fits: :func:`fit_configs` (fit A first, then fit B).
+    """
     from experiments.compose import ROOT
     from sim.evidence import BITCOIN_OTC, MALAWI_CONTACTS, attention_scaling
 
     rows = attention_scaling(ROOT / MALAWI_CONTACTS, ROOT / BITCOIN_OTC)
-    fit_a = compose_config(["experiment=calibrated"]).people.budget_audience_exponent
-    fit_b = compose_config(["experiment=calibrated_rules_at_defaults"]
-                           ).people.budget_audience_exponent
+    fit_a, fit_b = (config.people.budget_audience_exponent for _, config in fits)
     lines = [
         "### What the data say about the decisive rule",
         "",

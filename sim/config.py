@@ -800,3 +800,34 @@ def check_population(config: Config, n: int) -> None:
         raise ConfigError("knockout.k", f"must be a whole number in [0, {n_large}] (the large "
                           f"people among {n:,}: measures.large_fraction "
                           f"{config.measures.large_fraction:g}); got {config.knockout.k}")
+
+
+def with_values(config: Config, values: Mapping[str, Any]) -> Config:
+    """A validated copy of ``config`` with some values set by dotted key.
+
+    Args:
+        config: The base configuration (not changed).
+        values: Dotted keys and values, e.g. ``{"seed": 3, "trust.exponent": 0.7}``;
+            a whole number given for a float parameter is taken as that float.
+
+    Returns:
+        A new, validated :class:`Config`.
+
+    Raises:
+        ConfigError: An unknown key, a wrong type or a value out of range, naming the key.
+    """
+    flat = flatten(config)
+    for key, value in values.items():
+        if key not in flat:
+            raise ConfigError(key, "unknown config key")
+        if isinstance(flat[key], float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        flat[key] = value
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        node = nested
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return validate(from_dict(nested))

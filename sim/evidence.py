@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from sim.config import Config, from_dict, to_dict, validate
+from sim.config import Config, validate
 from sim.measures import bootstrap_interval
 
 #: Categories of Granovetter's tie table, in order.
@@ -328,22 +328,6 @@ def evidence_row(closures: pd.DataFrame, all_strengths: np.ndarray,
 
 
 # --- running the model ------------------------------------------------------------------
-
-def with_values(config: Config, values: Mapping[str, Any]) -> Config:
-    """A copy of ``config`` with dotted keys set (e.g. ``{"trust.exponent": 0.7}``), checked.
-
-    Raises:
-        ConfigError: An unknown key or a value out of range, naming the key.
-    """
-    tree = to_dict(config)
-    for key, value in values.items():
-        node = tree
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return validate(from_dict(tree))
-
 
 def run_tables(config: Config) -> tuple[pd.DataFrame, np.ndarray]:
     """Run ``config`` (referral mode) and return its closures and end-of-run tie strengths."""

@@ -697,12 +697,17 @@ def loyal_audience(people: pd.DataFrame) -> np.ndarray:
     return has & (loyalty >= np.median(loyalty[has]))
 
 
-def quality_metrics(people: pd.DataFrame, closures: pd.DataFrame) -> dict[str, float | int]:
-    """Headline numbers of referral quality: engagements that worked, by class and loyalty.
+def class_totals(people: pd.DataFrame, closures: pd.DataFrame) -> dict[str, float | int]:
+    """The sums behind the referral-quality numbers, per broker class.
 
-    Small/large are the audience classes; *loyal* brokers are those whose
-    audience loyalty is at or above the median (:func:`loyal_audience`),
-    compared with the rest who have an audience.
+    Classes: ``small`` / ``large`` (audience classes) and ``loyal`` / ``other``
+    (audience loyalty at or above the median, :func:`loyal_audience`, and the rest
+    who have an audience). For each class ``c``: ``referrals_c``, ``worked_c``
+    (counts), ``value_c`` (realised referral value), ``audience_c`` (summed
+    audience) and ``people_c``; and ``valuable_worked_small`` /
+    ``valuable_worked_large``, the valuable referrals that worked by the broker's
+    audience class. Ratios of these sums are the headline numbers
+    (:func:`quality_metrics`); sums pool over runs (``experiments.claims``).
     """
     out = broker_outcomes(people, closures)
     is_large = people["is_large"].to_numpy(dtype=bool)
@@ -713,32 +718,49 @@ def quality_metrics(people: pd.DataFrame, closures: pd.DataFrame) -> dict[str, f
     good = (_optional(closures, "worked", True).astype(bool)
             & _column(closures, "valuable", bool))[referral]
     rv_large = int(is_large[broker[good]].sum())
-    rv_small = int(good.sum()) - rv_large
-    ref, worked, value = (out[c].to_numpy(np.float64) for c in
-                          ("referrals", "worked", "realised_value"))
     loyal = loyal_audience(people)
-    other = ~loyal & (_optional(people, "loyalty", 0.0).astype(np.float64) > 0)
+    masks = {"small": ~is_large, "large": is_large, "loyal": loyal,
+             "other": ~loyal & (_optional(people, "loyalty", 0.0).astype(np.float64) > 0)}
+    columns = {"referrals": out["referrals"].to_numpy(np.float64),
+               "worked": out["worked"].to_numpy(np.float64),
+               "value": out["realised_value"].to_numpy(np.float64),
+               "audience": audience, "people": np.ones(len(people))}
+    totals: dict[str, float | int] = {"valuable_worked_small": int(good.sum()) - rv_large,
+                                      "valuable_worked_large": rv_large}
+    for name, mask in masks.items():
+        for column, values in columns.items():
+            totals[f"{column}_{name}"] = values[mask].sum()
+    return totals
 
-    def per(mask: np.ndarray, values: np.ndarray, den: np.ndarray) -> float:
-        return _div(values[mask].sum(), den[mask].sum())
 
-    ones = np.ones(len(people))
-    small = ~is_large
+def quality_metrics(people: pd.DataFrame, closures: pd.DataFrame) -> dict[str, float | int]:
+    """Headline numbers of referral quality: engagements that worked, by class and loyalty.
+
+    Small/large are the audience classes; *loyal* brokers are those whose
+    audience loyalty is at or above the median (:func:`loyal_audience`),
+    compared with the rest who have an audience (:func:`class_totals`).
+    """
+    t = class_totals(people, closures)
+
+    def per(group: str, num: str, den: str) -> float:
+        return _div(t[f"{num}_{group}"], t[f"{den}_{group}"])
+
+    rv_small, rv_large = t["valuable_worked_small"], t["valuable_worked_large"]
     return {
-        "n_referrals_worked": int(worked.sum()),
+        "n_referrals_worked": int(t["worked_small"] + t["worked_large"]),
         "realised_valuable_small": rv_small,
         "realised_valuable_large": rv_large,
         "small_share_realised_valuable": _div(rv_small, rv_small + rv_large),
-        "success_rate_small": per(small, worked, ref),
-        "success_rate_large": per(is_large, worked, ref),
+        "success_rate_small": per("small", "worked", "referrals"),
+        "success_rate_large": per("large", "worked", "referrals"),
         "realised_value_per_audience_ratio_small_large": _div(
-            per(small, value, audience), per(is_large, value, audience)),
-        "success_rate_loyal": per(loyal, worked, ref),
-        "success_rate_unloyal": per(other, worked, ref),
-        "realised_value_per_capita_ratio_loyal": _div(per(loyal, value, ones),
-                                                      per(other, value, ones)),
-        "realised_value_per_audience_ratio_loyal": _div(per(loyal, value, audience),
-                                                        per(other, value, audience)),
+            per("small", "value", "audience"), per("large", "value", "audience")),
+        "success_rate_loyal": per("loyal", "worked", "referrals"),
+        "success_rate_unloyal": per("other", "worked", "referrals"),
+        "realised_value_per_capita_ratio_loyal": _div(per("loyal", "value", "people"),
+                                                      per("other", "value", "people")),
+        "realised_value_per_audience_ratio_loyal": _div(per("loyal", "value", "audience"),
+                                                        per("other", "value", "audience")),
     }
 
 

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from sim.config import Config, ConfigError, flatten, from_dict, validate
+from sim.config import Config, ConfigError, with_values
 from sim.measures import COMPARISONS, bootstrap_interval, class_comparison
 
 #: Overrides: a mapping of dotted keys to values, or ``"key=value"`` strings.
@@ -93,21 +93,7 @@ def with_overrides(config: Config, overrides: Overrides = None) -> Config:
     Raises:
         ConfigError: An unknown key, a wrong type or a value out of range.
     """
-    flat = flatten(config)
-    for key, value in _as_mapping(overrides).items():
-        if key not in flat:
-            raise ConfigError(key, "unknown config key")
-        if isinstance(flat[key], float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        flat[key] = value
-    nested: dict[str, Any] = {}
-    for key, value in flat.items():
-        node = nested
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return validate(from_dict(nested))
+    return with_values(config, _as_mapping(overrides))
 
 
 # --- Onnela et al. (2007): removal of ties by strength ------------------------------------

@@ -18,7 +18,7 @@ from optuna.trial import TrialState
 from experiments import calibrate
 from experiments.convert import to_config
 from sim import evidence as ev
-from sim.config import Config, flatten, validate
+from sim.config import Config, flatten, validate, with_values
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 TINY = ["--people", "300", "--days", "30", "--warmup-days", "10", "--check-seeds", "100",
@@ -172,7 +172,7 @@ def test_committed_experiments_compose(path):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         composed = validate(to_config(compose("config",
                                               overrides=[f"experiment={path.stem}"])))
-    assert composed == ev.with_values(Config(), values)
+    assert composed == with_values(Config(), values)
     assert composed != Config()
 
 

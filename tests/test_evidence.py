@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from sim import evidence as ev
-from sim.config import Config, ConfigError
+from sim.config import Config, ConfigError, with_values
 from sim.measures import bootstrap_interval
 
 MALAWI = Path(__file__).resolve().parents[2] / "shared" / "data" / "malawi-contacts.csv"
@@ -162,13 +162,13 @@ def test_fit_recovers_a_known_law():
 
 
 def test_with_values_sets_dotted_keys_and_checks_them():
-    cfg = ev.with_values(Config(), {"trust.exponent": 0.7, "response.know": "all"})
+    cfg = with_values(Config(), {"trust.exponent": 0.7, "response.know": "all"})
     assert (cfg.trust.exponent, cfg.response.know) == (0.7, "all")
     assert Config().trust.exponent == 0.5  # the defaults are untouched
     with pytest.raises(ConfigError, match="trust.exponent"):
-        ev.with_values(Config(), {"trust.exponent": -1.0})
+        with_values(Config(), {"trust.exponent": -1.0})
     with pytest.raises(ConfigError, match="trust.nope"):
-        ev.with_values(Config(), {"trust.nope": 1.0})
+        with_values(Config(), {"trust.nope": 1.0})
 
 
 def test_search_space_is_valid_and_covers_the_defaults():
@@ -180,7 +180,7 @@ def test_search_space_is_valid_and_covers_the_defaults():
         default = getattr(getattr(defaults, group), leaf)
         ends = spec.choices or (spec.low, spec.high)
         for value in ends:  # every end of every range is a valid config
-            ev.with_values(defaults, {key: value})
+            with_values(defaults, {key: value})
         if spec.choices:
             assert default in spec.choices, key
         else:
@@ -210,7 +210,7 @@ def test_measure_is_reproducible_and_tidy():
 def _calibrated(name: str = "calibrated") -> Config:
     from experiments.calibrate import EXPERIMENT_FILE, read_experiment
 
-    return ev.with_values(Config(), read_experiment(EXPERIMENT_FILE.with_name(f"{name}.yaml")))
+    return with_values(Config(), read_experiment(EXPERIMENT_FILE.with_name(f"{name}.yaml")))
 
 
 @pytest.mark.slow
