@@ -30,7 +30,10 @@ line, *fails* when it lies wholly on the other side, and is *undecided* otherwis
 Run it::
 
     python -m experiments.claims --out claims/          # table (Parquet + CSV) + figure
-    python -m experiments.claims --quick --out claims/  # laptop size: fewer people and seeds
+    python -m experiments.claims --quick --out claims/  # laptop size: fewer seeds
+
+The output folder must be new or empty (default ``outputs/claims/<date>_<time>``):
+nothing is overwritten.
 
 :func:`validation_section` is the claim-map section of ``docs/validation.md``.
 """
@@ -41,6 +44,7 @@ import argparse
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +52,13 @@ import numpy as np
 import pandas as pd
 
 from experiments.compose import compose_config
-from experiments.errors import error_line, exit_bad_input, exit_with, os_error_line
+from experiments.errors import (
+    error_line,
+    exit_bad_input,
+    exit_with,
+    os_error_line,
+    used_folder_problem,
+)
 from sim.config import ConfigError
 from sim.measures import bootstrap_interval
 
@@ -418,7 +428,9 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: run the claim map, write tables and figure, print a summary."""
     parser = argparse.ArgumentParser(prog="python -m experiments.claims",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default="claims", help="output folder (default: claims/)")
+    parser.add_argument("--out", default=None,
+                        help="output folder, new or empty (default: "
+                             "outputs/claims/<date>_<time>)")
     parser.add_argument("--quick", action="store_true",
                         help=f"laptop size ({QUICK_SEEDS} seeds per condition)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per condition")
@@ -430,9 +442,10 @@ def main(argv: list[str] | None = None) -> int:
                               f"got {args.seeds}")
         if args.workers < 1:
             raise ConfigError("--workers", f"must be at least 1, got {args.workers}")
-        out = Path(args.out)
-        if out.exists() and not out.is_dir():
-            raise ConfigError("--out", f"{out} exists and is not a folder")
+        out = Path(args.out or Path("outputs") / "claims"
+                   / datetime.now().strftime("%Y-%m-%d_%H-%M-%S"))
+        if (problem := used_folder_problem(out)) is not None:
+            exit_bad_input(problem)
         fits = fit_configs()
         seeds = args.seeds or (QUICK_SEEDS if args.quick else FULL_SEEDS)
         size = QUICK_SIZE if args.quick else ()

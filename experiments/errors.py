@@ -161,6 +161,23 @@ def os_error_line(exc: BaseException, where: object = None) -> str | None:
     return None
 
 
+def used_folder_problem(out: Any, option: str = "--out") -> str | None:
+    """Why an output folder cannot take a new command's files, or None if it can.
+
+    A command that writes a fixed set of files refuses a path that is a file and a
+    folder that already holds files, so nothing a user produced is overwritten.
+    """
+    from pathlib import Path
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        return f"{option} {out}: is a file, not a folder"
+    if out.is_dir() and any(out.iterdir()):
+        return (f"{option} {out}: already holds files; name a new or empty folder "
+                "(nothing is overwritten)")
+    return None
+
+
 def exit_with(line: str, status: int) -> NoReturn:
     """Print ``error: <line>`` on stderr and exit with ``status``."""
     sys.stdout.flush()

@@ -626,11 +626,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def _check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        _refuse(f"--out {out}: is a file, not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        _refuse(f"--out {out}: already holds files; name a new or empty folder "
-                "(nothing is overwritten)")
+    from experiments.errors import used_folder_problem
+
+    if (problem := used_folder_problem(out)) is not None:
+        _refuse(problem)
 
 
 def main(argv: Sequence[str] | None = None,

@@ -207,3 +207,21 @@ def test_validate_runs_per_fit_sections_once_per_fit_and_relinks_their_figures(
     assert "## Patterns (fit X)\n\nexperiment=x ![p](figures/validation/fx/p.png)" in text
     assert "## Patterns (fit Y)\n\nexperiment=y ![p](figures/validation/fy/p.png)" in text
     assert (tmp_path / "docs" / "figures" / "validation" / "fy" / "p.png").exists()
+
+
+def test_claims_cli_never_writes_into_a_used_folder(tmp_path: Path) -> None:
+    used = tmp_path / "talk"
+    used.mkdir()
+    (used / "claim_map.png").write_bytes(b"my slide")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    for out, message in ((used, f"error: --out {used}: already holds files; name a new or "
+                                "empty folder (nothing is overwritten)"),
+                         (a_file, f"error: --out {a_file}: is a file, not a folder")):
+        done = subprocess.run([sys.executable, "-m", "experiments.claims", "--out", str(out)],
+                              cwd=REPO, capture_output=True, text=True)
+        assert done.returncode == 2
+        assert done.stderr.strip().splitlines() == [message]
+    assert (used / "claim_map.png").read_bytes() == b"my slide"
+    assert sorted(p.name for p in used.iterdir()) == ["claim_map.png"]
+    assert a_file.read_text() == "mine"
