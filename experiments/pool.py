@@ -214,6 +214,19 @@ def _worker_processes() -> list[Any]:
     return workers
 
 
+def _join_manager_threads(timeout: float) -> None:
+    """Wait (up to ``timeout`` seconds) for the pool's manager thread to finish its clean-up.
+
+    The thread releases the pool's semaphores as it ends; a process that exits
+    while it is half-way through leaves the semaphore registered with loky's
+    resource tracker, which then prints "leaked semlock objects" warnings on
+    the user's screen after the run's own one-line message.
+    """
+    for thread in threading.enumerate():
+        if thread.name == "ExecutorManagerThread" and thread is not threading.current_thread():
+            thread.join(timeout)
+
+
 def stop(wait: float = 5.0) -> None:
     """Shut the pool down now, ending its workers and any work in progress; never raises.
 
@@ -235,6 +248,7 @@ def stop(wait: float = 5.0) -> None:
             import psutil
 
             psutil.wait_procs(workers, timeout=wait)
+        _join_manager_threads(wait)
     except Exception:  # noqa: BLE001  (stopping early is an optimisation, never an error)
         pass
 

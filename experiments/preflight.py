@@ -417,6 +417,15 @@ class Preflight(Callback):
         """Check a sweep's folder and every job (while the sweep's workers start)."""
         from experiments import pool
 
+        def check_names() -> None:  # instant: before any worker starts
+            check_sweep_name(OmegaConf.select(config, "sweep_name"))
+            pool.sweep_workers(config)  # a bad hydra.launcher.n_jobs, in one line
+
+        try:
+            _check(check_names)
+        except SystemExit:
+            created.discard()
+            raise
         jobs = None
         try:
             jobs = sweep_jobs(config)
@@ -427,8 +436,6 @@ class Preflight(Callback):
         pool.start(workers)
 
         def check_folder() -> None:
-            check_sweep_name(OmegaConf.select(config, "sweep_name"))
-            pool.sweep_workers(config)  # a bad hydra.launcher.n_jobs, in one line
             from experiments import storage
 
             launcher = str(OmegaConf.select(config, "hydra.launcher._target_") or "")

@@ -63,6 +63,21 @@ def test_stop_never_raises_and_the_pool_comes_back():
     pool.stop()
 
 
+def test_a_bad_sweep_name_is_refused_before_any_worker_starts(monkeypatch, capsys):
+    # Workers stopped while still starting once left loky's "leaked semlock objects"
+    # warnings after the one-line error (seen in CI); an instant check runs first now.
+    from experiments.preflight import Preflight
+
+    started = []
+    monkeypatch.setattr(pool, "start", lambda workers, *a: started.append(workers))
+    config = OmegaConf.create({"sweep_name": "a/b", "hydra": {"launcher": {
+        "_target_": pool.LAUNCHER, "n_jobs": 2}}})
+    with pytest.raises(SystemExit) as exc:
+        Preflight().on_multirun_start(config)
+    assert exc.value.code == 2 and started == []
+    assert capsys.readouterr().err.startswith("error: sweep_name: must be one folder name")
+
+
 def test_slim_result_keeps_what_the_sweeper_reads():
     ret = JobReturn(overrides=["seed=1"], cfg=OmegaConf.create({"a": 1}),
                     hydra_cfg=OmegaConf.create({"b": 2}), working_dir="/x", task_name="run",
