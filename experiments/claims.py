@@ -22,8 +22,9 @@ Each claim is measured at both fits to Granovetter's (1973) tables
 ``experiment=calibrated_rules_at_defaults``: the contested rules held at their
 defaults; docs/model.md §Calibration: they fit the tables equally well) and, around
 each, with one decisive factor changed at a time: each contested rule of
-``docs/model.md`` §7.16 moved, and each of the top factors of the Sobol analysis
-(``docs/figures/sensitivity/``) at the low and high end of its range. A claim
+``docs/model.md`` §7.16 moved, and each factor that stands out from seed noise in
+the sensitivity analyses around that fit (``docs/figures/sensitivity/``,
+:func:`top_factors`) at the low and high end of its range. A claim
 *holds* under a condition when the interval lies wholly on the essay's side of the
 line, *fails* when it lies wholly on the other side, and is *undecided* otherwise.
 
@@ -42,7 +43,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -175,21 +176,59 @@ CONTESTED_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 
-def top_factors() -> tuple[tuple[str, str, str], ...]:
-    """The top Sobol factors that are neither contested rules nor fitted, with their range.
+#: Factors moved around each fit, at most (the map stays readable on a slide).
+MAX_FACTORS = 2
 
-    ``(key, low, high)`` from ``experiments.sensitivity`` (``SOBOL_FACTORS``, the top
-    of the Morris screening, and ``FACTORS``' ranges). The contested rules among them
-    are moved anyway (:data:`CONTESTED_RULES`); fitted parameters
-    (``sim.evidence.CALIBRATED``) are left at the fit, which pins them.
+
+def top_factors(around: str) -> tuple[tuple[str, str, str], ...]:
+    """The factors moved around one fit, with their range: ``(key, low, high)``.
+
+    Those that stand out from seed noise in the analyses around the fit (committed
+    in ``docs/figures/sensitivity/``, ``*_around_<experiment>_*``): first the Sobol
+    analysis (:func:`experiments.sensitivity.sobol_above_noise`, largest total index
+    first), then the Morris screening (:func:`experiments.sensitivity.above_noise`,
+    either output, largest ``mu*`` first), at most :data:`MAX_FACTORS`; ranges from
+    ``experiments.sensitivity.FACTORS``. Contested rules are moved anyway
+    (:data:`CONTESTED_RULES`) and fitted parameters (``sim.evidence.CALIBRATED``)
+    are pinned by the data, so neither is among them.
+
+    Args:
+        around: The fit's experiment file (e.g. ``calibrated``).
+
+    Raises:
+        ConfigError: An analysis around ``around`` is not committed.
     """
-    from experiments.sensitivity import FACTORS, SOBOL_FACTORS
+    import json
+
+    from experiments.sensitivity import (
+        FACTORS,
+        above_noise,
+        committed_indices,
+        sobol_above_noise,
+    )
     from sim.evidence import CALIBRATED
 
+    found = {}
+    for method in ("sobol", "morris"):
+        path = committed_indices(method, around)
+        try:
+            found[method] = (pd.read_csv(path), json.loads(path.with_suffix(".json").read_text()))
+        except (OSError, ValueError):
+            raise ConfigError(str(path), "missing or unreadable: run python -m experiments."
+                              f"sensitivity run --method {method} --around {around} "
+                              "first") from None
+    morris, about = found["morris"]
+    by_morris = morris[morris["factor"].isin(
+        {f for fs in above_noise(morris, about).values() for f in fs})]
+    order = by_morris.groupby("factor")["mu_star"].max().sort_values(ascending=False,
+                                                                     kind="stable")
+    candidates = [*sobol_above_noise(*found["sobol"]), *order.index]
     contested = {key for key, _ in CONTESTED_RULES}
     ranges = {f.name: f for f in FACTORS}
-    return tuple((name, ranges[name].text(0.0), ranges[name].text(1.0))
-                 for name in SOBOL_FACTORS if name not in contested and name not in CALIBRATED)
+    names = [n for n in dict.fromkeys(candidates)
+             if n not in contested and n not in CALIBRATED][:MAX_FACTORS]
+    return tuple((n, ranges[n].text(0.0), ranges[n].text(1.0)) for n in names)
+
 
 #: The two fits to Granovetter's tables (docs/model.md §Calibration), each a base of
 #: the claim map: ``(short name, experiment)``. Both fit the tables equally well and
@@ -201,14 +240,16 @@ FITS: tuple[tuple[str, str], ...] = (
 
 
 def conditions(fits: Sequence[tuple[str, Any]],
-               factors: Sequence[tuple[str, str, str]] = ()) -> list[Condition]:
+               factors: Sequence[tuple[str, str, str]]
+               | Mapping[str, Sequence[tuple[str, str, str]]] = ()) -> list[Condition]:
     """The claim map's rows: each fit, then its contested rules moved and top factors moved.
 
     Args:
         fits: ``(name, config)`` of each fit, where ``config`` is its composed
             :class:`~sim.config.Config` (to know each rule's fitted value) and the
             fit's overrides come from :data:`FITS` by name (or ``experiment=<name>``).
-        factors: ``(key, low, high)`` of each factor to move (:func:`top_factors`).
+        factors: ``(key, low, high)`` of each factor to move around every fit, or
+            per fit name (:func:`fit_factors`).
 
     Returns:
         The conditions, each fit's own row first.
@@ -227,10 +268,16 @@ def conditions(fits: Sequence[tuple[str, Any]],
                 if not _same(value, text):
                     rows.append(Condition(name, f"{tag}: {key}={value}",
                                           (*base, f"{key}={value}")))
-        for key, low, high in factors:
+        moved = factors.get(name, ()) if isinstance(factors, Mapping) else factors
+        for key, low, high in moved:
             for value in (low, high):
                 rows.append(Condition(name, f"{tag}: {key}={value}", (*base, f"{key}={value}")))
     return rows
+
+
+def fit_factors() -> dict[str, tuple[tuple[str, str, str], ...]]:
+    """:func:`top_factors` around each fit of :data:`FITS`, by fit name."""
+    return {name: top_factors(experiment) for name, experiment in FITS}
 
 
 def fit_configs() -> list[tuple[str, Any]]:
@@ -352,7 +399,7 @@ FULL_SEEDS = 20
 def validation_section(figures_dir: Path, quick: bool = True) -> str:
     """The claim-map section of ``docs/validation.md`` (runs it, writes the figure)."""
     fits = fit_configs()
-    rows = conditions(fits, top_factors())
+    rows = conditions(fits, fit_factors())
     seeds = range(QUICK_SEEDS if quick else FULL_SEEDS)
     size = QUICK_SIZE if quick else ()
     start = time.perf_counter()
@@ -449,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
         fits = fit_configs()
         seeds = args.seeds or (QUICK_SEEDS if args.quick else FULL_SEEDS)
         size = QUICK_SIZE if args.quick else ()
-        runs = run_claims(conditions(fits, top_factors()), list(range(seeds)), size,
+        runs = run_claims(conditions(fits, fit_factors()), list(range(seeds)), size,
                           workers=args.workers)
         summary = summarize(runs)
         write_outputs(runs, summary, out)

@@ -79,6 +79,12 @@ def figure_tasks(sweep_dir: str | Path) -> list[tuple[Callable[..., list[Path]],
             print("note: no referral-mode runs and no swept transmissibility; no figures",
                   file=sys.stderr)
         return tasks
+    together = design_factors(sweep_dir)
+    if len(together) > 1:
+        print(f"note: the design table moves {len(together)} factors together, not on a grid, "
+              "so figures by setting would mix them; its figures are the sensitivity indices "
+              f"(python -m experiments.sensitivity analyse {sweep_dir})", file=sys.stderr)
+        return tasks
     gparams = [p for p in params if p in groups.columns]
     if gparams:
         tasks.append((draw_share, (groups, gparams[0],
@@ -109,6 +115,22 @@ def figure_tasks(sweep_dir: str | Path) -> list[tuple[Callable[..., list[Path]],
         tasks.append((draw_knockout, (pd.read_csv(sweep_dir / "knockout_groups.csv"),
                                       knockout_k(summary), removed_per_target(summary), out)))
     return tasks
+
+
+def design_factors(sweep_dir: Path) -> list[str]:
+    """The columns of the sweep's design table (``hydra.sweeper.design``) that vary.
+
+    A table of several such columns is not a grid: each row sets them all at
+    once (a Morris or Sobol sample), so a figure by one or two of them would
+    average over the others. An unreadable copy counts as no design.
+    """
+    from hydra_plugins.influencer_sim_launcher.sweeper import DESIGN_COPY
+
+    try:
+        table = pd.read_csv(sweep_dir / DESIGN_COPY, dtype=str)
+    except (OSError, ValueError):
+        return []
+    return [str(c) for c in table.columns if table[c].nunique(dropna=True) > 1]
 
 
 def knockout_k(summary: pd.DataFrame) -> int | None:

@@ -251,10 +251,12 @@ def design_table(factors: tuple[Factor, ...], unit: np.ndarray) -> pd.DataFrame:
 
 
 def write_design(path: Path, method: str, factors: tuple[Factor, ...], size: int,
-                 seed: int) -> tuple[Path, int]:
+                 seed: int, around: str | None = None) -> tuple[Path, int]:
     """Sample and write ``path`` (the design table) and ``path.json`` (its description).
 
     An existing file is kept if it holds the same design; a different one is refused.
+    ``around`` (an experiment file the design is run on top of) is recorded in the
+    description, so the analysis can say what point the indices belong to.
 
     Returns:
         The table's path and its number of rows.
@@ -265,6 +267,8 @@ def write_design(path: Path, method: str, factors: tuple[Factor, ...], size: int
     info = {"method": method, "size": size, "seed": seed, "levels": MORRIS_LEVELS,
             "calc_second_order": False, "factors": [asdict(f) for f in factors],
             "unit": unit.tolist()}
+    if around:
+        info["around"] = around
     info_path = path.with_suffix(".json")
     for target, content in ((path, text), (info_path, json.dumps(info, indent=1))):
         if target.exists() and target.read_text() != content:
@@ -475,6 +479,8 @@ def analyse(sweep_dir: str | Path, out_dir: str | Path | None = None,
     about = {"method": info["method"], "size": info["size"], "factors": len(factors),
              "rows": len(unit), "runs": int(len(unit) * counts["replicates_min"]), **counts,
              **noise_levels(info["method"], unit, means)}
+    if info.get("around"):
+        about["around"] = str(info["around"])
     write_csv(table, out / f"{INDICES}.csv")
     write_parquet(table, out / f"{INDICES}.parquet")
     write_json(about, out / f"{INDICES}.json")
@@ -536,6 +542,20 @@ def above_noise(table: pd.DataFrame, about: dict[str, Any]) -> dict[str, list[st
         part = part.sort_values("mu_star", ascending=False)
         out[str(name)] = [str(f) for f in part.loc[part["mu_star_low"] > noise, "factor"]]
     return out
+
+
+def sobol_above_noise(table: pd.DataFrame, about: dict[str, Any]) -> list[str]:
+    """Factors whose Sobol indices stand out from seed noise, largest total index first.
+
+    A factor counts when, for either output, its first-order interval lies above 0
+    or its total-order interval lies above the share of the row means' variance
+    that seed noise alone makes (``noise_share_<output>``: noise adds to every
+    total index, not to first-order ones).
+    """
+    noise = table["output"].map(lambda o: about.get(f"noise_share_{o}") or 0.0)
+    clear = table[(table["S1_low"] > 0) | (table["ST_low"] > noise)]
+    order = clear.groupby("factor")["ST"].max().sort_values(ascending=False, kind="stable")
+    return [str(f) for f in order.index]
 
 
 def validation_section(figures_dir: Path, quick: bool = True) -> str:
@@ -612,7 +632,54 @@ def validation_section(figures_dir: Path, quick: bool = True) -> str:
                   f"`docs/figures/sensitivity/{committed.name}`; regenerate with "
                   "`python -m experiments.sensitivity run --method sobol`, about 30 "
                   "minutes on 2 cores):", "", *_table_md(sobol, ("ST", "S1")), ""]
+    if quick:
+        parts += around_fits_md()
     return "\n".join(parts)
+
+
+def _committed(method: str, around: str) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    path = committed_indices(method, around)
+    try:
+        return pd.read_csv(path), json.loads(path.with_suffix(".json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def around_fits_md() -> list[str]:
+    """Markdown: the committed analyses around each fit (not rerun; ``--around``)."""
+    from experiments.claims import FITS
+
+    parts = ["### Around the fits", "",
+             "The analyses above vary the contested rules and the parameters the "
+             "calibration fits. Around each fit those are pinned by the data, so the "
+             "question is which of the remaining parameters still move the answer: "
+             "the same analyses with the fit's values held and its calibrated parameters "
+             "left out (committed, **not rerun here**; regenerate with `python -m "
+             "experiments.sensitivity run --method morris --around <experiment>`, then "
+             "`--method sobol --around <experiment>`, on top of the Morris ranking; "
+             "about 2 + 9 minutes per fit on a quiet 2-core machine).", ""]
+    for name, experiment in FITS:
+        morris, sobol = _committed("morris", experiment), _committed("sobol", experiment)
+        if morris is None or sobol is None:
+            continue
+        (mt, ma), (st, sa_) = morris, sobol
+        parts += [f"**{name}** (`experiment={experiment}`): Morris over {ma['factors']} "
+                  f"factors, {ma['rows']} design rows x {ma['replicates_min']} seeds; Sobol "
+                  f"over its top {sa_['factors']}, {sa_['rows']} rows x "
+                  f"{sa_['replicates_min']} seeds. Seed noise is "
+                  f"{sa_['noise_share_small_share_valuable_brokered']:.2f} (small share) and "
+                  f"{sa_['noise_share_per_audience_ratio_small_large']:.2f} (per-follower "
+                  "ratio) of the Sobol row means' variance.", ""]
+        for output, factors in above_noise(mt, ma).items():
+            listed = ", ".join(f"`{f}`" for f in factors) or "none"
+            parts.append(f"- Morris, {OUTPUTS.get(output, output)}, above seed noise: "
+                         f"{listed}.")
+        clear = sobol_above_noise(st, sa_)
+        parts += [f"- Sobol, standing out from seed noise (first-order interval above 0 or "
+                  f"total above the noise share): "
+                  f"{', '.join(f'`{f}`' for f in clear) or 'none'}.", "",
+                  *_table_md(st, ("ST", "S1")), ""]
+    return parts
 
 
 # --- the command line -------------------------------------------------------------------
@@ -634,6 +701,36 @@ def run_all(method: str, size: int, work: Path, overrides: list[str], seed: int 
     return sweep_dir
 
 
+def design_name(method: str, around: str | None = None) -> str:
+    """Name of a design, its sweep and its committed indices.
+
+    ``sensitivity_<method>``, with ``_around_<experiment>`` for a design run on
+    top of an experiment file.
+    """
+    return f"sensitivity_{method}" + (f"_around_{around}" if around else "")
+
+
+def check_around(around: str | None) -> None:
+    """``--around`` must name an experiment file of ``conf/experiment/``."""
+    if around is None:
+        return
+    folder = Path(__file__).resolve().parents[1] / "conf" / "experiment"
+    names = sorted(p.stem for p in folder.glob("*.yaml") if not p.stem.startswith("sensitivity"))
+    if around not in names:
+        raise ConfigError("--around", f"must name an experiment file of conf/experiment/ "
+                          f"(e.g. {', '.join(n for n in names if 'calibrated' in n)}); "
+                          f"got {around!r}")
+
+
+def sweep_overrides(method: str, around: str | None = None) -> list[str]:
+    """The ``experiments.run -m`` overrides that run a design (on top of ``around``)."""
+    if not around:
+        return [f"experiment=sensitivity_{method}"]
+    name = design_name(method, around)
+    return [f"experiment=[{around},sensitivity_{method}]",
+            f"hydra.sweeper.design={DESIGN_DIR / name}.csv", f"sweep_name={name}"]
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m experiments.sensitivity",
                                      description=__doc__.split("\n\n")[0])
@@ -649,6 +746,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="comma-separated factor names (default: all for Morris, "
                             "SOBOL_FACTORS for Sobol)")
         p.add_argument("--seed", type=int, default=12, help="seed of the sample")
+        p.add_argument("--around", default=None, metavar="EXPERIMENT",
+                       help="run the design on top of this experiment file (e.g. "
+                            "calibrated_rules_at_defaults); by default the factors it "
+                            "fixed by calibration (sim.evidence.CALIBRATED) are left out")
     s.add_argument("--out", type=Path, default=None,
                    help="design table (default designs/sensitivity_<method>.csv)")
     r.add_argument("overrides", nargs="*", help="extra sweep overrides, e.g. resume=true")
@@ -658,10 +759,41 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _factors(method: str, names: str | None) -> tuple[Factor, ...]:
+def _factors(method: str, names: str | None, around: str | None = None) -> tuple[Factor, ...]:
     if names:
         return tuple(factor(n.strip()) for n in names.split(",") if n.strip())
-    return FACTORS if method == "morris" else tuple(factor(n) for n in SOBOL_FACTORS)
+    if method == "sobol":
+        return tuple(factor(n) for n in sobol_factors(around))
+    if around:  # around a fit, the calibrated parameters are pinned by the data
+        from sim.evidence import CALIBRATED
+
+        return tuple(f for f in FACTORS if f.name not in CALIBRATED)
+    return FACTORS
+
+
+def committed_indices(method: str, around: str | None = None) -> Path:
+    """The committed indices of a full analysis (``docs/figures/sensitivity/``)."""
+    return COMMITTED / f"{design_name(method, around).removeprefix('sensitivity_')}_{INDICES}.csv"
+
+
+def sobol_factors(around: str | None = None) -> tuple[str, ...]:
+    """The factors of a Sobol analysis: the top of the Morris screening at the same point.
+
+    Around the defaults, :data:`SOBOL_FACTORS` (a test keeps it equal to the top of
+    the committed screening); around a fit, the top ``len(SOBOL_FACTORS)`` of the
+    committed screening around it, by :func:`morris_ranking`.
+
+    Raises:
+        ConfigError: No committed Morris screening around ``around``.
+    """
+    if not around:
+        return SOBOL_FACTORS
+    path = committed_indices("morris", around)
+    if not path.is_file():
+        raise ConfigError("--factors", f"needed for Sobol around {around}: no committed Morris "
+                          f"screening around it ({path.name}); run it first with "
+                          f"--method morris --around {around}, or name the factors")
+    return tuple(morris_ranking(pd.read_csv(path))[:len(SOBOL_FACTORS)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -670,23 +802,30 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in ("sample", "run"):
             size = args.size or (10 if args.method == "morris" else SOBOL_N)
-            factors = _factors(args.method, args.factors)
+            check_around(args.around)
+            factors = _factors(args.method, args.factors, args.around)
+            name = design_name(args.method, args.around)
+            run_with = sweep_overrides(args.method, args.around)
             if args.command == "sample":
-                out = args.out or DESIGN_DIR / f"sensitivity_{args.method}.csv"
-                path, rows = write_design(out, args.method, factors, size, args.seed)
+                out = args.out or DESIGN_DIR / f"{name}.csv"
+                path, rows = write_design(out, args.method, factors, size, args.seed,
+                                          args.around)
+                if args.out:
+                    run_with = [o for o in run_with if not o.startswith("hydra.sweeper.design")]
+                    run_with.append(f"hydra.sweeper.design={path}")
                 print(f"{path}: {rows} design rows x {len(factors)} factors ({args.method}, "
                       f"size {size}); run it with python -m experiments.run -m "
-                      f"experiment=sensitivity_{args.method}")
+                      f"{' '.join(run_with)}")
                 return 0
-            out = DESIGN_DIR / f"sensitivity_{args.method}.csv"
-            write_design(out, args.method, factors, size, args.seed)
+            write_design(DESIGN_DIR / f"{name}.csv", args.method, factors, size, args.seed,
+                         args.around)
             start = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-m", "experiments.run", "-m",
-                                   f"experiment=sensitivity_{args.method}", *args.overrides])
+            proc = subprocess.run([sys.executable, "-m", "experiments.run", "-m", *run_with,
+                                   *args.overrides])
             if proc.returncode != 0:
                 return proc.returncode
             print(f"sweep: {(time.perf_counter() - start) / 60:.1f} minutes")
-            sweep_dir = Path("sweeps") / f"sensitivity_{args.method}"
+            sweep_dir = Path("sweeps") / name
             table, about = analyse(sweep_dir)
         else:
             if not args.sweep_dir.is_dir():

@@ -170,19 +170,48 @@ def test_validate_replaces_report_only_when_every_section_succeeds(
     assert not (tmp_path / "docs" / "figures" / "validation" / "half.png").exists()
 
 
-def test_top_factors_are_sobol_factors_neither_contested_nor_fitted() -> None:
-    from experiments.sensitivity import FACTORS, SOBOL_FACTORS
+def test_factors_moved_around_each_fit_stand_out_from_noise_in_its_sobol_analysis() -> None:
+    import json
+
+    from experiments.sensitivity import FACTORS, above_noise, committed_indices, sobol_above_noise
     from sim.evidence import CALIBRATED
 
-    factors = claims.top_factors()
+    def committed(method: str, experiment: str) -> tuple[pd.DataFrame, dict]:
+        path = committed_indices(method, experiment)
+        about = json.loads(path.with_suffix(".json").read_text())
+        assert about["around"] == experiment
+        return pd.read_csv(path), about
+
     contested = {key for key, _ in claims.CONTESTED_RULES}
-    expected = [n for n in SOBOL_FACTORS if n not in contested and n not in CALIBRATED]
-    assert [key for key, _, _ in factors] == expected and expected  # at least one
     ranges = {f.name: f for f in FACTORS}
-    for key, low, high in factors:
-        assert (low, high) == (ranges[key].text(0.0), ranges[key].text(1.0))
-        for value in (low, high):
-            compose_config(["experiment=calibrated", f"{key}={value}"])
+    for name, experiment in claims.FITS:
+        by_sobol = sobol_above_noise(*committed("sobol", experiment))
+        by_morris = {f for fs in above_noise(*committed("morris", experiment)).values()
+                     for f in fs}
+        factors = claims.fit_factors()[name]
+        assert factors == claims.top_factors(experiment)
+        keys = [key for key, _, _ in factors]
+        assert keys and len(keys) <= claims.MAX_FACTORS
+        assert set(keys) <= set(by_sobol) | by_morris
+        assert keys[:len(by_sobol)] == by_sobol[:len(keys)]  # Sobol's own first
+        assert not set(keys) & (contested | set(CALIBRATED))
+        for key, low, high in factors:
+            assert (low, high) == (ranges[key].text(0.0), ranges[key].text(1.0))
+            for value in (low, high):
+                compose_config([f"experiment={experiment}", f"{key}={value}"])
+
+
+def test_sobol_factors_stand_out_by_either_index_against_its_own_noise() -> None:
+    from experiments.sensitivity import sobol_above_noise
+
+    table = pd.DataFrame({
+        "output": ["a"] * 4 + ["b"] * 4, "factor": ["w", "x", "y", "z"] * 2,
+        "S1_low": [0.1, -0.2, -0.1, -0.3, -0.1, -0.1, -0.1, -0.2],
+        "ST": [0.5, 0.9, 0.4, 0.3, 0.2, 0.7, 0.95, 0.6],
+        "ST_low": [0.2, 0.45, 0.35, 0.1, 0.1, 0.5, 0.6, 0.55]})
+    about = {"noise_share_a": 0.4, "noise_share_b": 0.58}
+    # w: S1 above 0 on a; x: ST above a's noise 0.4; y: ST above b's 0.58; z: neither
+    assert sobol_above_noise(table, about) == ["y", "x", "w"]
 
 
 def _per_fit_section(figures_dir: Path, quick: bool = True, overrides=()) -> str:

@@ -100,6 +100,10 @@ def test_design_sweep_runs_every_row_for_every_seed(tmp_path):
     assert (folder / "design.csv").read_text() == design.read_text()
     summary = pd.read_parquet(folder / "summary.parquet")
     assert len(summary) == 6 and (summary["status"] == "ok").all()
+    # three factors moved together are not a grid: no figure by setting mixes them
+    assert "the design table moves 3 factors together" in proc.stderr
+    assert "0 figures in" in proc.stdout
+    assert not list(folder.glob("figures/*.png"))
     # the same folder with a changed table is another sweep: refused, nothing touched
     before = sorted(p.name for p in folder.rglob("*"))
     changed = write(tmp_path / "d2.csv", design.read_text() + "0.02,0.3,true\n")
@@ -123,6 +127,58 @@ def test_bad_design_stops_the_sweep_with_one_line_and_writes_nothing(tmp_path, t
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
     assert not (tmp_path / "sweep").exists()
+
+
+def test_a_design_runs_on_top_of_a_fit(tmp_path):
+    # around fit B: the fit's values hold for every key the design does not set
+    design = write(tmp_path / "d.csv", "needs.rate\n0.001\n0.004\n")
+    fit_b = sa.sweep_overrides("morris", "calibrated_rules_at_defaults")[0]
+    proc = sweep(tmp_path, design, fit_b, "seed=range(1)")
+    assert proc.returncode == 0, proc.stderr
+    configs = sorted((json.loads(p.read_text())["config"] for p in
+                      (tmp_path / "sweep").glob("*/metrics.json")),
+                     key=lambda c: c["needs"]["rate"])
+    assert [c["needs"]["rate"] for c in configs] == [0.001, 0.004]
+    for config in configs:  # conf/experiment/calibrated_rules_at_defaults.yaml
+        assert config["ties"]["strength_noise"] == 4.21
+        assert config["response"]["know_scale"] == 0.969
+        assert config["people"]["n"] == 200  # the command line over the experiment
+    # one design column is a grid of one factor: the usual figures by setting
+    assert (tmp_path / "sweep" / "figures" / "share.png").is_file()
+
+
+def test_around_a_fit_the_calibrated_parameters_are_left_out(tmp_path, capsys):
+    from sim.evidence import CALIBRATED
+
+    assert sa.design_name("morris") == "sensitivity_morris"
+    assert sa.design_name("sobol", "calibrated") == "sensitivity_sobol_around_calibrated"
+    assert sa.sweep_overrides("morris") == ["experiment=sensitivity_morris"]
+    assert sa.sweep_overrides("morris", "calibrated") == [
+        "experiment=[calibrated,sensitivity_morris]",
+        "hydra.sweeper.design=designs/sensitivity_morris_around_calibrated.csv",
+        "sweep_name=sensitivity_morris_around_calibrated"]
+    around = sa._factors("morris", None, "calibrated")
+    assert [f.name for f in around] == [f.name for f in sa.FACTORS if f.name not in CALIBRATED]
+    assert len(around) == 17 and "needs.rate" in {f.name for f in around}
+    # Sobol around a fit: the top of the committed Morris screening around it
+    ranking = sa.morris_ranking(pd.read_csv(sa.committed_indices("morris", "calibrated")))
+    assert [f.name for f in sa._factors("sobol", None, "calibrated")] == ranking[:5]
+    assert not set(ranking) & set(CALIBRATED)
+    with pytest.raises(ConfigError, match="no committed Morris screening around"):
+        sa.sobol_factors("some_new_fit")
+    out = tmp_path / "d.csv"
+    assert sa.main(["sample", "--method", "morris", "--size", "2", "--around", "calibrated",
+                    "--out", str(out)]) == 0
+    info = json.loads(out.with_suffix(".json").read_text())
+    assert info["around"] == "calibrated" and len(info["factors"]) == 17
+    assert f"hydra.sweeper.design={out}" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        sa.main(["sample", "--method", "morris", "--around", "nope", "--out",
+                 str(tmp_path / "n.csv")])
+    assert exc.value.code == 2 and not (tmp_path / "n.csv").exists()
+    err = capsys.readouterr().err
+    assert err.startswith("error: --around: must name an experiment file of conf/experiment/")
+    assert err.count("\n") == 1
 
 
 # --- the factors --------------------------------------------------------------------------

@@ -60,9 +60,10 @@ def sensitivity_figure(table: pd.DataFrame, outputs: Mapping[str, str], path: Pa
             with ``_low``/``_high``; or ``ST``, ``S1`` with intervals).
         outputs: Output column -> words for the panel title.
         path: Target without suffix.
-        about: Design description (method, rows, runs) for the footnote, and the
+        about: Design description (method, rows, runs) for the footnote, the
             noise level of each output (``noise_mu_star_<output>`` or
-            ``noise_share_<output>``), drawn as a dashed line.
+            ``noise_share_<output>``), drawn as a dashed line, and ``around`` (the
+            experiment file the design ran on top of), named in the footnote.
         top: Factors shown per panel.
 
     Returns:
@@ -84,7 +85,10 @@ def sensitivity_figure(table: pd.DataFrame, outputs: Mapping[str, str], path: Pa
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside upper right", ncols=2, fontsize=12)
         if about:
-            fig.supxlabel(f"{about.get('rows')} design points x "
+            # the point the indices belong to (its calibrated parameters held there)
+            around = (f"around experiment={about['around']} (its calibrated values held); "
+                      if about.get("around") else "")
+            fig.supxlabel(f"{around}{about.get('rows')} design points x "
                           f"{about.get('replicates_min')} seeds = {about.get('runs')} runs; "
                           "seeds averaged per point; whiskers: 95% bootstrap intervals",
                           fontsize=11, color=COLORS["muted"], x=0.01, ha="left")
