@@ -1,7 +1,8 @@
 """The claim map figure: each essay claim under each decisive condition, with intervals.
 
 One panel per claim, one row per condition (the calibrated point first, then the
-contested rules flipped and the top Sobol factors at the ends of their ranges). A
+contested rules flipped and the factors that stand out from seed noise in the
+sensitivity analyses around that fit at the ends of their ranges). A
 point is the number pooled over seeds, its bar the 95% interval; the dashed line is what the
 essay says the number exceeds. Colour says the verdict: the claim holds (interval
 above the line), fails (below) or is undecided (the interval crosses it).
