@@ -187,10 +187,10 @@ def top_factors(around: str) -> tuple[tuple[str, str, str], ...]:
     in ``docs/figures/sensitivity/``, ``*_around_<experiment>_*``): first the Sobol
     analysis (:func:`experiments.sensitivity.sobol_above_noise`, largest total index
     first), then the Morris screening (:func:`experiments.sensitivity.above_noise`,
-    either output, largest ``mu*`` first), at most :data:`MAX_FACTORS`; ranges from
-    ``experiments.sensitivity.FACTORS``. Contested rules are moved anyway
-    (:data:`CONTESTED_RULES`) and fitted parameters (``sim.evidence.CALIBRATED``)
-    are pinned by the data, so neither is among them.
+    either output, in :func:`experiments.sensitivity.morris_ranking` order), at most
+    :data:`MAX_FACTORS`; ranges from ``experiments.sensitivity.FACTORS``. Contested
+    rules are moved anyway (:data:`CONTESTED_RULES`) and fitted parameters
+    (``sim.evidence.CALIBRATED``) are pinned by the data, so neither is among them.
 
     Args:
         around: The fit's experiment file (e.g. ``calibrated``).
@@ -204,25 +204,25 @@ def top_factors(around: str) -> tuple[tuple[str, str, str], ...]:
         FACTORS,
         above_noise,
         committed_indices,
+        morris_ranking,
         sobol_above_noise,
     )
     from sim.evidence import CALIBRATED
 
     found = {}
-    for method in ("sobol", "morris"):
+    for method in ("morris", "sobol"):  # the Sobol design is the top of the Morris one
         path = committed_indices(method, around)
         try:
             found[method] = (pd.read_csv(path), json.loads(path.with_suffix(".json").read_text()))
         except (OSError, ValueError):
-            raise ConfigError(str(path), "missing or unreadable: run python -m experiments."
-                              f"sensitivity run --method {method} --around {around} "
-                              "first") from None
+            raise ConfigError(str(path), f"missing or unreadable: run python -m experiments."
+                              f"sensitivity run --method {method} --around {around}, then "
+                              f"copy its sensitivity_indices.csv/.json here as "
+                              f"{path.stem}.csv/.json") from None
     morris, about = found["morris"]
-    by_morris = morris[morris["factor"].isin(
-        {f for fs in above_noise(morris, about).values() for f in fs})]
-    order = by_morris.groupby("factor")["mu_star"].max().sort_values(ascending=False,
-                                                                     kind="stable")
-    candidates = [*sobol_above_noise(*found["sobol"]), *order.index]
+    flagged = {f for fs in above_noise(morris, about).values() for f in fs}
+    candidates = [*sobol_above_noise(*found["sobol"]),
+                  *(f for f in morris_ranking(morris) if f in flagged)]
     contested = {key for key, _ in CONTESTED_RULES}
     ranges = {f.name: f for f in FACTORS}
     names = [n for n in dict.fromkeys(candidates)

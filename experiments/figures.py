@@ -81,7 +81,7 @@ def figure_tasks(sweep_dir: str | Path) -> list[tuple[Callable[..., list[Path]],
         return tasks
     together = design_factors(sweep_dir)
     if len(together) > 1:
-        print(f"note: the design table moves {len(together)} factors together, not on a grid, "
+        print(f"note: the sampled design moves {len(together)} factors together, not on a grid, "
               "so figures by setting would mix them; its figures are the sensitivity indices "
               f"(python -m experiments.sensitivity analyse {sweep_dir})", file=sys.stderr)
         return tasks
@@ -118,14 +118,18 @@ def figure_tasks(sweep_dir: str | Path) -> list[tuple[Callable[..., list[Path]],
 
 
 def design_factors(sweep_dir: Path) -> list[str]:
-    """The columns of the sweep's design table (``hydra.sweeper.design``) that vary.
+    """The factors a sampled design (``experiments.sensitivity sample``) varies.
 
-    A table of several such columns is not a grid: each row sets them all at
-    once (a Morris or Sobol sample), so a figure by one or two of them would
-    average over the others. An unreadable copy counts as no design.
+    Such a table is not a grid: each row sets all its factors at once (a Morris
+    or Sobol sample), so a figure by one or two of them would average over the
+    others. Only a sweep whose design came with its description (``design.json``,
+    which ``experiments.sensitivity analyse`` reads) counts; a hand-written table
+    and an unreadable copy count as none.
     """
-    from hydra_plugins.influencer_sim_launcher.sweeper import DESIGN_COPY
+    from hydra_plugins.influencer_sim_launcher.sweeper import DESIGN_COPY, DESIGN_INFO_COPY
 
+    if not (sweep_dir / DESIGN_INFO_COPY).is_file():
+        return []
     try:
         table = pd.read_csv(sweep_dir / DESIGN_COPY, dtype=str)
     except (OSError, ValueError):

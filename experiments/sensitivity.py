@@ -33,6 +33,7 @@ import argparse
 import json
 import math
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -550,9 +551,11 @@ def sobol_above_noise(table: pd.DataFrame, about: dict[str, Any]) -> list[str]:
     A factor counts when, for either output, its first-order interval lies above 0
     or its total-order interval lies above the share of the row means' variance
     that seed noise alone makes (``noise_share_<output>``: noise adds to every
-    total index, not to first-order ones).
+    total index, not to first-order ones; without it only the first test applies).
     """
-    noise = table["output"].map(lambda o: about.get(f"noise_share_{o}") or 0.0)
+    # no noise level (a design without replicates): the first-order test alone
+    noise = pd.to_numeric(table["output"].map(lambda o: about.get(f"noise_share_{o}")),
+                          errors="coerce").fillna(np.inf)
     clear = table[(table["S1_low"] > 0) | (table["ST_low"] > noise)]
     order = clear.groupby("factor")["ST"].max().sort_values(ascending=False, kind="stable")
     return [str(f) for f in order.index]
@@ -566,7 +569,8 @@ def validation_section(figures_dir: Path, quick: bool = True) -> str:
     and summarises the committed Sobol indices of the full run (it does not rerun
     Sobol; ``python -m experiments.sensitivity run --method sobol`` regenerates
     them). ``quick=False`` reruns both full analyses (about 40 minutes on a busy
-    2-core machine).
+    2-core machine). Either way the committed analyses around the fits are
+    summarised, not rerun (:func:`around_fits_md`).
 
     Args:
         figures_dir: Folder for the figures (linked as ``<its name>/<file>``, which
@@ -632,8 +636,7 @@ def validation_section(figures_dir: Path, quick: bool = True) -> str:
                   f"`docs/figures/sensitivity/{committed.name}`; regenerate with "
                   "`python -m experiments.sensitivity run --method sobol`, about 30 "
                   "minutes on 2 cores):", "", *_table_md(sobol, ("ST", "S1")), ""]
-    if quick:
-        parts += around_fits_md()
+    parts += around_fits_md()
     return "\n".join(parts)
 
 
@@ -658,18 +661,22 @@ def around_fits_md() -> list[str]:
              "experiments.sensitivity run --method morris --around <experiment>`, then "
              "`--method sobol --around <experiment>`, on top of the Morris ranking; "
              "about 2 + 9 minutes per fit on a quiet 2-core machine).", ""]
-    for name, experiment in FITS:
-        morris, sobol = _committed("morris", experiment), _committed("sobol", experiment)
-        if morris is None or sobol is None:
-            continue
+    found = [(name, experiment, _committed("morris", experiment), _committed("sobol", experiment))
+             for name, experiment in FITS]
+    found = [f for f in found if f[2] is not None and f[3] is not None]
+    if not found:
+        return []
+    for name, experiment, morris, sobol in found:
         (mt, ma), (st, sa_) = morris, sobol
-        parts += [f"**{name}** (`experiment={experiment}`): Morris over {ma['factors']} "
-                  f"factors, {ma['rows']} design rows x {ma['replicates_min']} seeds; Sobol "
-                  f"over its top {sa_['factors']}, {sa_['rows']} rows x "
-                  f"{sa_['replicates_min']} seeds. Seed noise is "
-                  f"{sa_['noise_share_small_share_valuable_brokered']:.2f} (small share) and "
-                  f"{sa_['noise_share_per_audience_ratio_small_large']:.2f} (per-follower "
-                  "ratio) of the Sobol row means' variance.", ""]
+        noise = [sa_.get(f"noise_share_{o}") for o in OUTPUTS]
+        noise_text = (" Seed noise is " + " and ".join(
+            f"{n:.2f} ({w})" for n, w in zip(noise, ("small share", "per-follower ratio"),
+                                             strict=True))
+            + " of the Sobol row means' variance." if None not in noise else "")
+        parts += [f"**{name}** (`experiment={experiment}`): Morris over {ma.get('factors')} "
+                  f"factors, {ma.get('rows')} design rows x {ma.get('replicates_min')} seeds; "
+                  f"Sobol over its top {sa_.get('factors')}, {sa_.get('rows')} rows x "
+                  f"{sa_.get('replicates_min')} seeds.{noise_text}", ""]
         for output, factors in above_noise(mt, ma).items():
             listed = ", ".join(f"`{f}`" for f in factors) or "none"
             parts.append(f"- Morris, {OUTPUTS.get(output, output)}, above seed noise: "
@@ -744,14 +751,18 @@ def _parser() -> argparse.ArgumentParser:
                             f"(default {SOBOL_N})")
         p.add_argument("--factors", default=None,
                        help="comma-separated factor names (default: all for Morris, "
-                            "SOBOL_FACTORS for Sobol)")
+                            "SOBOL_FACTORS for Sobol; with --around, those the fit does not "
+                            "calibrate for Morris, the top 5 of the committed Morris "
+                            "screening around it for Sobol)")
         p.add_argument("--seed", type=int, default=12, help="seed of the sample")
         p.add_argument("--around", default=None, metavar="EXPERIMENT",
                        help="run the design on top of this experiment file (e.g. "
-                            "calibrated_rules_at_defaults); by default the factors it "
-                            "fixed by calibration (sim.evidence.CALIBRATED) are left out")
+                            "calibrated_rules_at_defaults); by default the parameters "
+                            "calibration fits (sim.evidence.CALIBRATED) are left out, as "
+                            "a fit pins them")
     s.add_argument("--out", type=Path, default=None,
-                   help="design table (default designs/sensitivity_<method>.csv)")
+                   help="design table (default designs/sensitivity_<method>.csv, "
+                        "or designs/sensitivity_<method>_around_<experiment>.csv)")
     r.add_argument("overrides", nargs="*", help="extra sweep overrides, e.g. resume=true")
     a = sub.add_parser("analyse", help="indices, table and figure of a finished design sweep")
     a.add_argument("sweep_dir", type=Path)
@@ -791,8 +802,9 @@ def sobol_factors(around: str | None = None) -> tuple[str, ...]:
     path = committed_indices("morris", around)
     if not path.is_file():
         raise ConfigError("--factors", f"needed for Sobol around {around}: no committed Morris "
-                          f"screening around it ({path.name}); run it first with "
-                          f"--method morris --around {around}, or name the factors")
+                          f"screening around it; run --method morris --around {around} and "
+                          f"copy its sensitivity_indices.csv/.json to docs/figures/sensitivity/"
+                          f"{path.stem}.csv/.json, or name the factors")
     return tuple(morris_ranking(pd.read_csv(path))[:len(SOBOL_FACTORS)])
 
 
@@ -815,7 +827,7 @@ def main(argv: list[str] | None = None) -> int:
                     run_with.append(f"hydra.sweeper.design={path}")
                 print(f"{path}: {rows} design rows x {len(factors)} factors ({args.method}, "
                       f"size {size}); run it with python -m experiments.run -m "
-                      f"{' '.join(run_with)}")
+                      f"{shlex.join(run_with)}")
                 return 0
             write_design(DESIGN_DIR / f"{name}.csv", args.method, factors, size, args.seed,
                          args.around)

@@ -84,6 +84,7 @@ def test_bad_design_tables_are_refused_naming_the_cell(tmp_path, text, message):
 def test_design_sweep_runs_every_row_for_every_seed(tmp_path):
     design = write(tmp_path / "d.csv", "ties.floor,trust.exponent,needs.seeker_reposts\n"
                                        "0.03,0.25,true\n0.04,0.5,false\n0.05,1.0,false\n")
+    write(tmp_path / "d.json", '{"method": "morris"}')  # as `sample` writes beside a design
     proc = sweep(tmp_path, design, "seed=range(2)", "hydra.launcher.n_jobs=2")
     assert proc.returncode == 0, proc.stderr
     folder = tmp_path / "sweep"
@@ -100,8 +101,8 @@ def test_design_sweep_runs_every_row_for_every_seed(tmp_path):
     assert (folder / "design.csv").read_text() == design.read_text()
     summary = pd.read_parquet(folder / "summary.parquet")
     assert len(summary) == 6 and (summary["status"] == "ok").all()
-    # three factors moved together are not a grid: no figure by setting mixes them
-    assert "the design table moves 3 factors together" in proc.stderr
+    # a sampled design moves three factors together, not a grid: no figure mixes them
+    assert "the sampled design moves 3 factors together" in proc.stderr
     assert "0 figures in" in proc.stdout
     assert not list(folder.glob("figures/*.png"))
     # the same folder with a changed table is another sweep: refused, nothing touched
@@ -145,6 +146,16 @@ def test_a_design_runs_on_top_of_a_fit(tmp_path):
         assert config["people"]["n"] == 200  # the command line over the experiment
     # one design column is a grid of one factor: the usual figures by setting
     assert (tmp_path / "sweep" / "figures" / "share.png").is_file()
+
+
+def test_only_a_sampled_design_of_several_factors_counts_as_moving_them_together(tmp_path):
+    from experiments.figures import design_factors
+
+    write(tmp_path / "design.csv", "ties.floor,trust.exponent,meetups.gain\n"
+                                   "0.03,0.25,0.1\n0.04,0.25,0.2\n")
+    assert design_factors(tmp_path) == []  # hand-written: the user's own layout
+    write(tmp_path / "design.json", '{"method": "sobol"}')
+    assert design_factors(tmp_path) == ["ties.floor", "meetups.gain"]  # exponent is fixed
 
 
 def test_around_a_fit_the_calibrated_parameters_are_left_out(tmp_path, capsys):
@@ -392,6 +403,11 @@ def test_validation_section_reruns_a_quick_morris(tmp_path, monkeypatch):
     assert ("- small people's share of valuable referrals: "
             "`people.budget_audience_exponent`, `response.know`.") in text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["validation"]
+    around = text.split("### Around the fits")[1]  # the committed analyses around the fits
+    assert ("**fit B (rules at defaults)** (`experiment=calibrated_rules_at_defaults`): "
+            "Morris over 17 factors, 180 design rows x 2 seeds") in around
+    assert ("standing out from seed noise (first-order interval above 0 or total above "
+            "the noise share): `people.budget_sigma`.") in around
 
 
 def test_docs_show_the_factor_table_of_the_code():
