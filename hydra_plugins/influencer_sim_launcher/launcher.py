@@ -93,22 +93,29 @@ def run_folder_name(overrides: Sequence[str], exclude_keys: Sequence[str], item_
     return safe_dirname(item_sep.join(lines).replace("=", kv_sep))
 
 
-class InfluencerLauncher(Launcher):
-    """Parallel launcher with a progress bar, resumable sweeps and survival of killed workers."""
+class SweepLauncher(Launcher):
+    """What the project's launchers share: the sweep's context, kept by :meth:`setup`."""
 
-    def __init__(self, n_jobs: int = -1, progress: bool = True) -> None:
-        self.n_jobs = n_jobs
-        self.progress = progress
+    def __init__(self) -> None:
         self.config: DictConfig | None = None
         self.hydra_context: HydraContext | None = None
         self.task_function: TaskFunction | None = None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction,
               config: DictConfig) -> None:
-        """Keep what every job of the sweep shares."""
+        """Keep what every job of the sweep shares (Hydra calls this before ``launch``)."""
         self.config = config
         self.hydra_context = hydra_context
         self.task_function = task_function
+
+
+class InfluencerLauncher(SweepLauncher):
+    """Parallel launcher with a progress bar, resumable sweeps and survival of killed workers."""
+
+    def __init__(self, n_jobs: int = -1, progress: bool = True) -> None:
+        super().__init__()
+        self.n_jobs = n_jobs
+        self.progress = progress
 
     # --- what is left to run ---------------------------------------------------------------
 

@@ -35,9 +35,9 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.utils import JobReturn, configure_log, setup_globals
-from hydra.plugins.launcher import Launcher
-from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
+
+from hydra_plugins.influencer_sim_launcher.launcher import SweepLauncher
 
 
 @dataclass
@@ -71,21 +71,12 @@ ConfigStore.instance().store(group="hydra/launcher", name="slurm", node=SlurmLau
                              provider="influencer-sim")
 
 
-class SlurmLauncher(Launcher):
+class SlurmLauncher(SweepLauncher):
     """Submits a sweep as a bounded job array of shards (:func:`experiments.slurm.submit`)."""
 
     def __init__(self, **settings: Any) -> None:
+        super().__init__()
         self.settings = settings
-        self.config: DictConfig | None = None
-        self.hydra_context: HydraContext | None = None
-        self.task_function: TaskFunction | None = None
-
-    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction,
-              config: DictConfig) -> None:
-        """Keep the sweep's config (Hydra calls this before :meth:`launch`)."""
-        self.config = config
-        self.hydra_context = hydra_context
-        self.task_function = task_function
 
     def launch(self, job_overrides: Any, initial_job_idx: int) -> list[JobReturn]:  # noqa: D102
         from experiments.slurm import submit
