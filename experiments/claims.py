@@ -198,11 +198,10 @@ def top_factors(around: str) -> tuple[tuple[str, str, str], ...]:
     Raises:
         ConfigError: An analysis around ``around`` is not committed.
     """
-    import json
-
     from experiments.sensitivity import (
         FACTORS,
         above_noise,
+        committed_analysis,
         committed_indices,
         morris_ranking,
         sobol_above_noise,
@@ -211,14 +210,13 @@ def top_factors(around: str) -> tuple[tuple[str, str, str], ...]:
 
     found = {}
     for method in ("morris", "sobol"):  # the Sobol design is the top of the Morris one
-        path = committed_indices(method, around)
-        try:
-            found[method] = (pd.read_csv(path), json.loads(path.with_suffix(".json").read_text()))
-        except (OSError, ValueError):
+        found[method] = committed_analysis(method, around)
+        if found[method] is None:
+            path = committed_indices(method, around)
             raise ConfigError(str(path), f"missing or unreadable: run python -m experiments."
                               f"sensitivity run --method {method} --around {around}, then "
                               f"copy its sensitivity_indices.csv/.json here as "
-                              f"{path.stem}.csv/.json") from None
+                              f"{path.stem}.csv/.json")
     morris, about = found["morris"]
     flagged = {f for fs in above_noise(morris, about).values() for f in fs}
     candidates = [*sobol_above_noise(*found["sobol"]),

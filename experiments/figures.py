@@ -40,7 +40,7 @@ import pandas as pd
 
 from experiments import storage
 from experiments.aggregate import parameter_columns, read_tables, sweep_dir_argument
-from sim.config import from_dict, validate
+from sim.config import ConfigError, from_dict, validate
 from sim.io import write_csv
 from sim.network import generate
 from sim.rng import stream
@@ -126,15 +126,20 @@ def design_factors(sweep_dir: Path) -> list[str]:
     which ``experiments.sensitivity analyse`` reads) counts; a hand-written table
     and an unreadable copy count as none.
     """
-    from hydra_plugins.influencer_sim_launcher.sweeper import DESIGN_COPY, DESIGN_INFO_COPY
+    from hydra_plugins.influencer_sim_launcher.sweeper import (
+        DESIGN_COPY,
+        DESIGN_INFO_COPY,
+        read_design,
+    )
 
     if not (sweep_dir / DESIGN_INFO_COPY).is_file():
         return []
     try:
-        table = pd.read_csv(sweep_dir / DESIGN_COPY, dtype=str)
-    except (OSError, ValueError):
+        design = read_design(sweep_dir / DESIGN_COPY)  # the sweeper's reader: values as run
+    except ConfigError:
         return []
-    return [str(c) for c in table.columns if table[c].nunique(dropna=True) > 1]
+    return [key for key, values in zip(design.keys, zip(*design.rows, strict=True), strict=True)
+            if len(set(values)) > 1]
 
 
 def knockout_k(summary: pd.DataFrame) -> int | None:

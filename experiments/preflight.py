@@ -46,9 +46,6 @@ BASIC_SWEEPERS = (
 #: folder) and, once aggregated, its swept parameters.
 SWEEP_FILE = "sweep.json"
 
-#: The override numbering the rows of a design table (hydra.sweeper.design).
-DESIGN_ROW_KEY = "design_row"
-
 #: Override keys that do not change what a sweep computes.
 NOT_DEFINITION = ("resume", "sweep_name", "storage_tables")
 
@@ -227,6 +224,8 @@ def check_jobs(config: DictConfig, jobs: list[list[str]]) -> None:
             try:
                 checked[key] = validate(to_config(composer.compose(list(job))))
             except ConfigError as exc:  # name the design row the bad value comes from
+                from hydra_plugins.influencer_sim_launcher.sweeper import DESIGN_ROW_KEY
+
                 rows = [o.input_line for o in plain if o.key_or_group == DESIGN_ROW_KEY]
                 if rows:
                     raise ConfigError(exc.key, f"{exc.message} ({rows[0]} of the design "

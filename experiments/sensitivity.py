@@ -640,7 +640,12 @@ def validation_section(figures_dir: Path, quick: bool = True) -> str:
     return "\n".join(parts)
 
 
-def _committed(method: str, around: str) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+def committed_analysis(method: str, around: str | None = None
+                       ) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    """The committed indices and their description (:func:`committed_indices`, ``.json``).
+
+    None when either file is missing or unreadable.
+    """
     path = committed_indices(method, around)
     try:
         return pd.read_csv(path), json.loads(path.with_suffix(".json").read_text())
@@ -661,9 +666,12 @@ def around_fits_md() -> list[str]:
              "experiments.sensitivity run --method morris --around <experiment>`, then "
              "`--method sobol --around <experiment>`, on top of the Morris ranking; "
              "about 2 + 9 minutes per fit on a quiet 2-core machine).", ""]
-    found = [(name, experiment, _committed("morris", experiment), _committed("sobol", experiment))
-             for name, experiment in FITS]
-    found = [f for f in found if f[2] is not None and f[3] is not None]
+    found = []
+    for name, experiment in FITS:
+        morris = committed_analysis("morris", experiment)
+        sobol = committed_analysis("sobol", experiment)
+        if morris is not None and sobol is not None:
+            found.append((name, experiment, morris, sobol))
     if not found:
         return []
     for name, experiment, morris, sobol in found:

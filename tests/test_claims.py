@@ -171,16 +171,18 @@ def test_validate_replaces_report_only_when_every_section_succeeds(
 
 
 def test_factors_moved_around_each_fit_stand_out_from_noise_in_its_sobol_analysis() -> None:
-    import json
-
-    from experiments.sensitivity import FACTORS, above_noise, committed_indices, sobol_above_noise
+    from experiments.sensitivity import (
+        FACTORS,
+        above_noise,
+        committed_analysis,
+        sobol_above_noise,
+    )
     from sim.evidence import CALIBRATED
 
     def committed(method: str, experiment: str) -> tuple[pd.DataFrame, dict]:
-        path = committed_indices(method, experiment)
-        about = json.loads(path.with_suffix(".json").read_text())
-        assert about["around"] == experiment
-        return pd.read_csv(path), about
+        found = committed_analysis(method, experiment)
+        assert found is not None and found[1]["around"] == experiment
+        return found
 
     contested = {key for key, _ in claims.CONTESTED_RULES}
     ranges = {f.name: f for f in FACTORS}
