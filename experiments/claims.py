@@ -61,7 +61,7 @@ from experiments.errors import (
     used_folder_problem,
 )
 from sim.config import ConfigError
-from sim.measures import bootstrap_interval
+from sim.measures import bootstrap_interval, excludes
 
 
 @dataclass(frozen=True)
@@ -291,22 +291,22 @@ def _same(a: str, b: str) -> bool:
         return a == b
 
 
-def _run_one(task: tuple[tuple[str, ...], int]) -> dict[str, Any]:
+def _run_one(task: tuple[Any, int]) -> dict[str, Any]:
+    from sim.config import with_values
     from sim.run import run
 
-    overrides, seed = task
-    result = run(compose_config([*overrides, f"seed={seed}"]))
+    config, seed = task
+    result = run(with_values(config, {"seed": seed}))
     return run_components(result.people, result.closures)
 
 
-def run_claims(rows: Sequence[Condition], seeds: Sequence[int], size: Sequence[str] = (),
-               workers: int = 2, progress: bool = True) -> pd.DataFrame:
+def run_claims(rows: Sequence[Condition], seeds: Sequence[int], workers: int = 2,
+               progress: bool = True) -> pd.DataFrame:
     """Run every condition with every seed; one row per run.
 
     Args:
-        rows: The conditions.
+        rows: The conditions (each composed once, then run with every seed).
         seeds: Seeds (replicates) of each condition.
-        size: Further overrides that set the size of every run (``people.n=4000``).
         workers: Processes (runs are independent; results do not depend on it).
         progress: Show a progress bar.
 
@@ -317,15 +317,12 @@ def run_claims(rows: Sequence[Condition], seeds: Sequence[int], size: Sequence[s
 
     from experiments.pool import pool_map
 
-    tasks = [((*row.overrides, *size), seed) for row in rows for seed in seeds]
+    configs = [compose_config(list(row.overrides)) for row in rows]
+    tasks = [(config, seed) for config in configs for seed in seeds]
     labels = [(row.group, row.label, seed) for row in rows for seed in seeds]
     bar = tqdm(total=len(tasks), desc="claim map", unit="run", disable=not progress,
                leave=False)
-    results = []
-    for chunk_start in range(0, len(tasks), max(1, workers * 4)):
-        chunk = tasks[chunk_start:chunk_start + max(1, workers * 4)]
-        results.extend(pool_map(_run_one, chunk, workers=workers))
-        bar.update(len(chunk))
+    results = pool_map(_run_one, tasks, workers=workers, on_each=lambda: bar.update(1))
     bar.close()
     table = pd.DataFrame(results)
     table.insert(0, "seed", [s for _, _, s in labels])
@@ -334,15 +331,13 @@ def run_claims(rows: Sequence[Condition], seeds: Sequence[int], size: Sequence[s
     return table
 
 
+#: A claim's verdict by the side of its line the interval lies on (sim.measures.excludes).
+VERDICTS = {1: "holds", -1: "fails", 0: "undecided"}
+
+
 def verdict(low: float, high: float, null: float) -> str:
     """``holds`` (interval above the line), ``fails`` (below) or ``undecided``."""
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return "undecided"
-    if low > null:
-        return "holds"
-    if high < null:
-        return "fails"
-    return "undecided"
+    return VERDICTS[excludes((low, high), null)]
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
@@ -387,9 +382,8 @@ def write_outputs(runs: pd.DataFrame, summary: pd.DataFrame, out: Path) -> list[
     return written
 
 
-#: Size of --quick and the validation report: the fits' own size (10,000 people, as
-#: calibrated: Granovetter's tables were fitted there), fewer seeds.
-QUICK_SIZE: tuple[str, ...] = ()
+#: Seeds of --quick and the validation report, at the fits' own size (10,000 people, as
+#: calibrated: Granovetter's tables were fitted there).
 QUICK_SEEDS = 6
 FULL_SEEDS = 20
 
@@ -399,9 +393,8 @@ def validation_section(figures_dir: Path, quick: bool = True) -> str:
     fits = fit_configs()
     rows = conditions(fits, fit_factors())
     seeds = range(QUICK_SEEDS if quick else FULL_SEEDS)
-    size = QUICK_SIZE if quick else ()
     start = time.perf_counter()
-    runs = run_claims(rows, list(seeds), size)
+    runs = run_claims(rows, list(seeds))
     elapsed = time.perf_counter() - start
     summary = summarize(runs)
     write_outputs(runs, summary, figures_dir)
@@ -409,8 +402,7 @@ def validation_section(figures_dir: Path, quick: bool = True) -> str:
         "## Claim map: when the essay's claims hold",
         "",
         "Both fits to Granovetter's tables (fit A: `experiment=calibrated`; fit B: "
-        "`experiment=calibrated_rules_at_defaults`) and one factor moved at a time"
-        f"{' (' + ', '.join(size) + ')' if size else ''}, "
+        "`experiment=calibrated_rules_at_defaults`) and one factor moved at a time, "
         f"seeds 0–{len(seeds) - 1} per condition, 95% intervals over seeds "
         f"({len(runs)} runs, {elapsed:.0f} s). A claim *holds* where the interval lies above "
         "its line, *fails* where it lies below, else *undecided*. "
@@ -493,8 +485,7 @@ def main(argv: list[str] | None = None) -> int:
             exit_bad_input(problem)
         fits = fit_configs()
         seeds = args.seeds or (QUICK_SEEDS if args.quick else FULL_SEEDS)
-        size = QUICK_SIZE if args.quick else ()
-        runs = run_claims(conditions(fits, fit_factors()), list(range(seeds)), size,
+        runs = run_claims(conditions(fits, fit_factors()), list(range(seeds)),
                           workers=args.workers)
         summary = summarize(runs)
         write_outputs(runs, summary, out)

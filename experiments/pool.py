@@ -253,17 +253,26 @@ def stop(wait: float = 5.0) -> None:
         pass
 
 
-def pool_map[T, R](fn: Callable[[T], R], items: Iterable[T], workers: int = 1) -> list[R]:
+def pool_map[T, R](fn: Callable[[T], R], items: Iterable[T], workers: int = 1,
+                  on_each: Callable[[], None] | None = None) -> list[R]:
     """``[fn(x) for x in items]``, in order, over ``workers`` processes.
 
     ``fn`` must be importable (a module-level function) when ``workers > 1``;
-    the first exception raised by a call is raised here.
+    the first exception raised by a call is raised here. ``on_each`` is called
+    once per result, in order (e.g. to move a progress bar).
     """
     items = list(items)
     if workers <= 1 or len(items) <= 1:
-        return [fn(x) for x in items]
-    pool = executor(workers)
-    return [future.result() for future in [pool.submit(fn, x) for x in items]]
+        futures = None
+    else:
+        pool = executor(workers)
+        futures = [pool.submit(fn, x) for x in items]
+    results = []
+    for i, x in enumerate(items):
+        results.append(fn(x) if futures is None else futures[i].result())
+        if on_each is not None:
+            on_each()
+    return results
 
 
 def run_surviving[T, R](fn: Callable[[T], R], items: Iterable[T], workers: int,

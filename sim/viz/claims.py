@@ -81,8 +81,7 @@ def claim_map_figure(summary: pd.DataFrame, claims: Sequence[Any],
             ax.set_xlabel(claim.label, fontsize=14)
             ax.tick_params(axis="x", labelsize=12)
         ax0 = axes[0][0]
-        ax0.set_yticks(y, [c if groups[c] != "calibrated" else "calibrated model"
-                           for c in order], fontsize=12)
+        ax0.set_yticks(y, list(order), fontsize=12)
         # Separate the row groups with faint lines.
         previous = None
         for yi, condition in zip(y, order, strict=True):
