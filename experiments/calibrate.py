@@ -50,7 +50,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments.cli import EXIT_INTERRUPTED, Terminated, _on_sigterm
 from experiments.errors import EXIT_FAILED, exit_bad_input, exit_with, os_error_line
+from experiments.pool import EXIT_TERMINATED
 from sim import evidence as ev
 from sim.config import Config, ConfigError, flatten, validate, with_values
 from sim.io import write_csv, write_parquet, write_text
@@ -69,21 +71,9 @@ EMPTY_PENALTY = 1000.0
 DIGITS = 3
 #: Seeds of the before/after check: never used by the fit.
 CHECK_SEEDS = tuple(range(100, 105))
-#: Exit statuses after Ctrl-C and SIGTERM (128 + the signal), as the shell reports them.
-EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
-
 
 class BadArgumentError(Exception):
     """A command-line value the command cannot use (one line, exit 2)."""
-
-
-class _Terminated(BaseException):
-    """SIGTERM arrived (raised in the main thread, like KeyboardInterrupt for Ctrl-C)."""
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise _Terminated()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -259,10 +249,9 @@ def open_study(out: Path, settings: Mapping[str, Any], sampler_seed: int,
     import optuna
 
     _quiet_optuna()
-    sampler = optuna.samplers.TPESampler(seed=sampler_seed, n_startup_trials=20,
-                                         multivariate=True)
     study = optuna.create_study(study_name=STUDY_NAME, storage=storage_url(out),
-                                sampler=sampler, direction="minimize", load_if_exists=True)
+                                sampler=_sampler(sampler_seed), direction="minimize",
+                                load_if_exists=True)
     stored = study.user_attrs.get("settings")
     if stored is None:
         study.set_user_attr("settings", dict(settings))
@@ -291,9 +280,15 @@ def _n_complete(study: Any) -> int:
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
 
-def _worker(out: str, settings: dict[str, Any], sampler_seed: int, target: int,
-            base: Config, seeds: tuple[int, ...], mapping: ev.ClassShares,
-            fixed: tuple[str, ...]) -> None:
+def _sampler(seed: int) -> Any:
+    """The study's sampler: TPE, 20 random start-up trials, joint over the parameters."""
+    import optuna
+
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=20, multivariate=True)
+
+
+def _worker(out: str, sampler_seed: int, target: int, base: Config, seeds: tuple[int, ...],
+            mapping: ev.ClassShares, fixed: tuple[str, ...]) -> None:
     """A second (third, ...) process on the same study."""
     import optuna
     from optuna.study import MaxTrialsCallback
@@ -301,17 +296,16 @@ def _worker(out: str, settings: dict[str, Any], sampler_seed: int, target: int,
 
     _quiet_optuna()
     study = optuna.load_study(study_name=STUDY_NAME, storage=storage_url(Path(out)),
-                              sampler=optuna.samplers.TPESampler(
-                                  seed=sampler_seed, n_startup_trials=20, multivariate=True))
+                              sampler=_sampler(sampler_seed))
     if _n_complete(study) >= target:
         return
     study.optimize(objective_for(base, seeds, mapping, fixed), n_trials=target,
                    callbacks=[MaxTrialsCallback(target, states=(TrialState.COMPLETE,))])
 
 
-def optimise(study: Any, out: Path, settings: dict[str, Any], sampler_seed: int,
-             target: int, base: Config, seeds: tuple[int, ...], mapping: ev.ClassShares,
-             workers: int, progress: bool, fixed: tuple[str, ...] = ()) -> int:
+def optimise(study: Any, out: Path, sampler_seed: int, target: int, base: Config,
+             seeds: tuple[int, ...], mapping: ev.ClassShares, workers: int, progress: bool,
+             fixed: tuple[str, ...] = ()) -> int:
     """Run trials until the study holds ``target`` finished ones; return how many ran now."""
     from optuna.study import MaxTrialsCallback
     from optuna.trial import TrialState
@@ -331,8 +325,8 @@ def optimise(study: Any, out: Path, settings: dict[str, Any], sampler_seed: int,
     extra = []
     ctx = multiprocessing.get_context("spawn")
     for k in range(1, workers):
-        proc = ctx.Process(target=_worker, args=(str(out), settings, sampler_seed + k, target,
-                                                 base, seeds, mapping, fixed), daemon=True)
+        proc = ctx.Process(target=_worker, args=(str(out), sampler_seed + k, target, base,
+                                                 seeds, mapping, fixed), daemon=True)
         proc.start()
         extra.append(proc)
     try:
@@ -542,11 +536,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = {"seeds": list(args.seeds), "people": args.people, "days": args.days,
                     "warmup_days": args.warmup_days, "mapping": args.mapping,
                     "sampler_seed": args.sampler_seed, "space": search_space_text(fixed)}
-        defaults = {k: flatten(Config())[k] for k in ev.CALIBRATED if k not in fixed}
+        default_values = flatten(Config())
+        defaults = {k: default_values[k] for k in ev.CALIBRATED if k not in fixed}
         fit_base = with_values(base, fixed)
         with locked(args.out):
             study = open_study(args.out, settings, args.sampler_seed, defaults)
-            ran = optimise(study, args.out, settings, args.sampler_seed, args.trials, fit_base,
+            ran = optimise(study, args.out, args.sampler_seed, args.trials, fit_base,
                            tuple(args.seeds), mapping, args.workers, not args.no_progress,
                            tuple(fixed))
             values = {**fixed, **rounded(study.best_params)}
@@ -569,7 +564,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if line is None:
             raise
         exit_with(line, EXIT_FAILED)
-    except (KeyboardInterrupt, _Terminated) as exc:
+    except (KeyboardInterrupt, Terminated) as exc:
         ctrl_c = isinstance(exc, KeyboardInterrupt)
         print(f"{'interrupted' if ctrl_c else 'terminated (SIGTERM)'}: finished trials are "
               f"kept in {args.out / STUDY_FILE}; the same command continues the study",

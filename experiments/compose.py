@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from experiments.schema import CONF_DIR
 from sim.config import Config, validate
 
-#: The project root, and its Hydra config folder.
-ROOT = Path(__file__).resolve().parent.parent
-CONF_DIR = ROOT / "conf"  # the same folder as experiments.schema.CONF_DIR
+#: The project root (the parent of its Hydra config folder, CONF_DIR).
+ROOT = CONF_DIR.parent
 
 
 def compose_config(overrides: Sequence[str] = ()) -> Config:

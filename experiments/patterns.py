@@ -275,14 +275,10 @@ def measure(base: Config, quick: bool = True, progress: bool = False,
 
 # --- figures and the report --------------------------------------------------------------------
 
-FIGURES = ("onnela", "bakshy", "real_networks")
-
-
 def _onnela_panels(curves: pd.DataFrame) -> dict[str, pd.DataFrame]:
     panels = {}
     for (network, variant), part in curves.groupby(["network", "variant"], sort=False):
-        title = {"default": "default network", "holme_kim": "Holme–Kim",
-                 "facebook": "Facebook"}.get(network, network)
+        title = {**NETWORK_LABELS, "default": "default network"}.get(network, network)
         panels[_setting(title, variant)] = part
     return panels
 

@@ -559,10 +559,8 @@ def attention_scaling(malawi: str | os.PathLike = MALAWI_CONTACTS,
 
 #: The real friendship network the Onnela term is measured on (read in place).
 FACEBOOK = Path("..") / "shared" / "data" / "facebook_combined.txt"
-#: Share of ties removed where the Onnela term compares the two removal orders.
-ONNELA_AT = 0.8
 #: Least gap (share of people in the largest component, strongest-first removal minus
-#: weakest-first removal at :data:`ONNELA_AT`) a fit must keep on Facebook. Onnela et
+#: weakest-first removal at :data:`sim.patterns.ONNELA_AT`) a fit must keep on Facebook. Onnela et
 #: al. (2007) found weak-first removal fragments a real network far sooner; the model's
 #: default strengths give 0.89 there. A fit below this pays :data:`ONNELA_WEIGHT` per
 #: unit short (assumption: the threshold and weight only exclude parameter sets that
@@ -593,8 +591,9 @@ def onnela_gap(config: Config, seed: int = 0, path: str | os.PathLike = FACEBOOK
                                   directed=False, weight_as="none", weight_column="",
                                   source="", target="")
     net = patterns.tie_network(dataclasses.replace(config, network=network, seed=int(seed)))
-    curves = patterns.removal_curves(net.n, net.u, net.v, net.w, [ONNELA_AT]).assign(seed=0)
-    return float(patterns.curve_gap(curves, ONNELA_AT)["gap"].iloc[0])
+    at = patterns.ONNELA_AT
+    curves = patterns.removal_curves(net.n, net.u, net.v, net.w, [at]).assign(seed=0)
+    return float(patterns.curve_gap(curves, at)["gap"].iloc[0])
 
 
 def onnela_penalty(gap: float) -> float:

@@ -347,14 +347,15 @@ def onnela_table(curves: pd.DataFrame, at: Sequence[float] = (ONNELA_AT, 0.9)) -
         ``p``), ``weak_first_p``, ``strong_first_p`` and ``gap_p``
         (:func:`curve_gap`); then the columns of :func:`critical_fractions`.
     """
-    out = critical_fractions(curves)[["seed"]]
+    fractions = critical_fractions(curves)
+    out = fractions[["seed"]]
     for a in at:
         pct = f"{100 * a:.0f}"
         gap = curve_gap(curves, a).rename(columns={
             "weak_first": f"weak_first_{pct}", "strong_first": f"strong_first_{pct}",
             "gap": f"gap_{pct}"})
         out = out.merge(gap, on="seed")
-    return out.merge(critical_fractions(curves), on="seed")
+    return out.merge(fractions, on="seed")
 
 
 def summarize(values: Any, rng: int = 0) -> dict[str, float]:
@@ -613,17 +614,6 @@ def pooled_comparison(runs: pd.DataFrame, rng: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["metric", "pooled", "ci_low", "ci_high", "n"])
 
 
-def metric_summary(runs: pd.DataFrame, metrics: Sequence[str] = HEADLINE) -> pd.DataFrame:
-    """Mean and 95% interval over seeds of each metric in ``runs``.
-
-    Returns:
-        One row per metric: ``metric``, ``mean``, ``ci_low``, ``ci_high``, ``n``
-        (seeds where the metric was defined).
-    """
-    return pd.DataFrame([{"metric": k, **summarize(runs[k])} for k in metrics],
-                        columns=["metric", "mean", "ci_low", "ci_high", "n"])
-
-
 def small_share_excess(runs: pd.DataFrame) -> np.ndarray:
     """Per seed, small people's share of valuable referrals minus their population share.
 
@@ -638,7 +628,7 @@ def small_share_excess(runs: pd.DataFrame) -> np.ndarray:
 __all__ = [
     "BIN_QUANTITIES", "DEFAULT_FRACTIONS", "HEADLINE", "ONNELA_AT", "TOTALS", "TieNetwork",
     "audience_bin_edges", "bakshy_bins", "bakshy_ratios", "bin_summary", "cascade_table",
-    "critical_fractions", "curve_gap", "headline_runs", "metric_summary", "onnela_curves",
+    "critical_fractions", "curve_gap", "headline_runs", "onnela_curves",
     "onnela_table", "pooled_comparison", "removal_curve", "removal_curves", "removal_order",
     "small_share_excess", "summarize", "tie_network", "with_overrides",
 ]
